@@ -1,0 +1,204 @@
+//! Opening a connection to the broker.
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::error::{boxed, Error, Result};
+use crate::queue::{Queue, QueueOptions};
+use crate::url::{BrokerUrl, DEFAULT_URL};
+
+/// The environment variable that [`ConnectOptions::from_env`] reads.
+pub const URL_ENV_VAR: &str = "AMQP_URL";
+
+/// How to reach the broker. Built from a URL; the timeouts can be changed.
+///
+/// ```
+/// use std::time::Duration;
+/// let options = mq_lite::ConnectOptions::new("amqp://guest:guest@localhost:5672/%2f")
+///     .connection_timeout(Duration::from_secs(2))
+///     .heartbeat(Duration::from_secs(15));
+/// assert_eq!(options.url(), "amqp://guest:guest@localhost:5672/%2f");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    url: String,
+    connection_timeout: Duration,
+    heartbeat: Duration,
+}
+
+impl ConnectOptions {
+    /// Default time allowed for the TCP connect and for the AMQP handshake, each.
+    pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default heartbeat interval proposed to the broker.
+    pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
+
+    /// Options for the broker at `url` (`amqp://user:pass@host:port/vhost`).
+    /// The URL's `heartbeat` and `connection_timeout` query parameters, when
+    /// present, override the defaults.
+    pub fn new(url: impl Into<String>) -> Self {
+        ConnectOptions {
+            url: url.into(),
+            connection_timeout: Self::DEFAULT_CONNECTION_TIMEOUT,
+            heartbeat: Self::DEFAULT_HEARTBEAT,
+        }
+    }
+
+    /// Options for the broker named by `AMQP_URL`, or
+    /// `amqp://guest:guest@localhost:5672/%2f` when it is unset or empty.
+    pub fn from_env() -> Self {
+        match std::env::var(URL_ENV_VAR) {
+            Ok(url) if !url.trim().is_empty() => Self::new(url.trim()),
+            _ => Self::new(DEFAULT_URL),
+        }
+    }
+
+    /// Sets the time allowed for the TCP connect, and again for the AMQP handshake.
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Sets the heartbeat interval proposed to the broker (whole seconds; zero disables).
+    pub fn heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = interval;
+        self
+    }
+
+    /// The broker URL these options were made from.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// An open connection to a RabbitMQ broker.
+///
+/// The socket has `TCP_NODELAY` set: without it, every synchronous
+/// round trip (a get, an ack, a confirm) waits on Nagle's algorithm and the
+/// peer's delayed ACK, some 40 ms each.
+///
+/// A `Connection` is `Send`: it can be moved to another thread. Each
+/// [`Queue`] it declares owns its own AMQP channel and can be moved
+/// independently of the connection.
+pub struct Connection {
+    inner: amiquip::Connection,
+    url: BrokerUrl,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Connects to the broker at `url` with default timeouts.
+    pub fn open(url: &str) -> Result<Connection> {
+        Self::open_with(&ConnectOptions::new(url))
+    }
+
+    /// Connects to the broker named by `AMQP_URL` (see [`ConnectOptions::from_env`]).
+    pub fn from_env() -> Result<Connection> {
+        Self::open_with(&ConnectOptions::from_env())
+    }
+
+    /// Connects with explicit options.
+    pub fn open_with(options: &ConnectOptions) -> Result<Connection> {
+        let url = BrokerUrl::parse(&options.url)?;
+        let timeout = url.connection_timeout.unwrap_or(options.connection_timeout);
+        let heartbeat = url
+            .heartbeat
+            .unwrap_or_else(|| u16::try_from(options.heartbeat.as_secs()).unwrap_or(u16::MAX));
+        let stream = connect_tcp(&url, timeout)?;
+        let amqp_options = amiquip::ConnectionOptions::default()
+            .auth(amiquip::Auth::Plain {
+                username: url.user.clone(),
+                password: url.password.clone(),
+            })
+            .virtual_host(url.vhost.clone())
+            .heartbeat(heartbeat)
+            .connection_timeout(Some(timeout));
+        let inner = amiquip::Connection::insecure_open_stream(
+            stream,
+            amqp_options,
+            amiquip::ConnectionTuning::default(),
+        )
+        .map_err(|err| handshake_error(&url, timeout, err))?;
+        Ok(Connection { inner, url })
+    }
+
+    /// Declares the queue `name` (creating it if needed) and returns an owned
+    /// handle on its own channel. See [`QueueOptions`] for the settings.
+    pub fn declare_queue(&mut self, name: &str, options: &QueueOptions) -> Result<Queue> {
+        let channel = self.open_channel()?;
+        Queue::declare(channel, name, options)
+    }
+
+    /// The broker's `host:port`.
+    pub fn address(&self) -> String {
+        self.url.address()
+    }
+
+    /// Closes the connection cleanly, reporting any error. Dropping a
+    /// connection also closes it, silently.
+    pub fn close(self) -> Result<()> {
+        self.inner.close().map_err(|err| Error::Channel { source: boxed(err) })
+    }
+
+    fn open_channel(&mut self) -> Result<amiquip::Channel> {
+        self.inner
+            .open_channel(None)
+            .map_err(|err| Error::Channel { source: boxed(err) })
+    }
+}
+
+/// Opens the TCP stream with `TCP_NODELAY`, trying each resolved address.
+fn connect_tcp(url: &BrokerUrl, timeout: Duration) -> Result<mio::net::TcpStream> {
+    let unreachable = |source| Error::BrokerUnreachable {
+        address: url.address(),
+        source,
+    };
+    let addresses: Vec<SocketAddr> = (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(unreachable)?
+        .collect();
+    let mut last_error = std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "the host name resolved to no address",
+    );
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, timeout) {
+            Ok(stream) => {
+                stream.set_nodelay(true).map_err(unreachable)?;
+                return mio::net::TcpStream::from_stream(stream).map_err(unreachable);
+            }
+            Err(err) => last_error = err,
+        }
+    }
+    Err(unreachable(last_error))
+}
+
+/// Sorts a failed handshake into the error a caller can act on.
+fn handshake_error(url: &BrokerUrl, timeout: Duration, err: amiquip::Error) -> Error {
+    let address = url.address();
+    match err {
+        amiquip::Error::InvalidCredentials => Error::AuthenticationFailed {
+            address,
+            user: url.user.clone(),
+            source: boxed(err),
+        },
+        // 530 NOT_ALLOWED: the vhost does not exist or the user may not use it.
+        amiquip::Error::ServerClosedConnection { code: 530, .. } => Error::VhostRefused {
+            address,
+            user: url.user.clone(),
+            vhost: url.vhost.clone(),
+            source: boxed(err),
+        },
+        amiquip::Error::ConnectionTimeout => Error::Timeout { address, timeout },
+        _ => Error::HandshakeFailed {
+            address,
+            user: url.user.clone(),
+            vhost: url.vhost.clone(),
+            source: boxed(err),
+        },
+    }
+}

@@ -1,0 +1,132 @@
+//! The one error type of mq-lite.
+
+use std::time::Duration;
+
+/// A boxed error from the layer below (the AMQP client or the OS), kept as a
+/// source so that no backend type appears in mq-lite's API.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in mq-lite.
+///
+/// Each variant names what failed, carries the input that caused it, and
+/// keeps the underlying error as its [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The broker URL could not be parsed or uses an unsupported scheme.
+    #[error("invalid broker URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given, with any password masked.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// No TCP connection could be opened to any address of the broker.
+    #[error("cannot reach the broker at {address}")]
+    BrokerUnreachable {
+        /// `host:port` of the broker.
+        address: String,
+        /// The last connection error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The broker refused the user name or password.
+    #[error("the broker at {address} refused the credentials of user {user:?}")]
+    AuthenticationFailed {
+        /// `host:port` of the broker.
+        address: String,
+        /// The user name that was offered.
+        user: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The broker refused access to the virtual host: it does not exist, or
+    /// the user has no permission on it.
+    #[error("the broker at {address} refused access to vhost {vhost:?} for user {user:?}")]
+    VhostRefused {
+        /// `host:port` of the broker.
+        address: String,
+        /// The user name that was offered.
+        user: String,
+        /// The virtual host that was asked for.
+        vhost: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The TCP connection opened but the AMQP handshake failed for another
+    /// reason (not an AMQP broker, protocol error, connection dropped).
+    #[error("AMQP handshake with {address} failed (user {user:?}, vhost {vhost:?})")]
+    HandshakeFailed {
+        /// `host:port` of the broker.
+        address: String,
+        /// The user name that was offered.
+        user: String,
+        /// The virtual host that was asked for.
+        vhost: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The handshake did not finish within the connection timeout.
+    #[error("no answer from the broker at {address} within {timeout:?}")]
+    Timeout {
+        /// `host:port` of the broker.
+        address: String,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+
+    /// A queue name was refused before anything was sent.
+    #[error("invalid queue name {name:?}: {reason}")]
+    InvalidQueueName {
+        /// The name as given (truncated in the message if very long).
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// The broker refused or failed an operation on a queue.
+    #[error("{operation} on queue {queue:?} failed")]
+    QueueOperation {
+        /// What was being done: `declare`, `publish`, `get`, ...
+        operation: &'static str,
+        /// The queue it was done on.
+        queue: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A published message could not be routed to its queue (the queue
+    /// does not exist), so the broker returned it.
+    #[error("the broker returned the message published to queue {queue:?}: {reply}")]
+    Unroutable {
+        /// The queue the message was published to.
+        queue: String,
+        /// The broker's reply code and text.
+        reply: String,
+    },
+
+    /// Opening an AMQP channel on an established connection failed.
+    #[error("cannot open a channel")]
+    Channel {
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// The result type of mq-lite.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Wraps a backend error as a [`BoxError`].
+pub(crate) fn boxed<E: std::error::Error + Send + Sync + 'static>(err: E) -> BoxError {
+    Box::new(err)
+}

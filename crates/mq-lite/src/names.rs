@@ -1,0 +1,65 @@
+//! Queue-name checks made before anything reaches the broker.
+
+use crate::error::{Error, Result};
+
+/// The longest queue name AMQP 0-9-1 allows, in bytes.
+pub const MAX_QUEUE_NAME_BYTES: usize = 255;
+
+/// Checks `name` for a queue declared by the client (not passive, not
+/// server-named): non-empty, at most 255 bytes, and not in the broker's
+/// reserved `amq.` namespace.
+pub fn check_queue_name(name: &str) -> Result<()> {
+    let refuse = |reason| Error::InvalidQueueName {
+        name: shorten(name),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(refuse(
+            "empty; only the broker may name a queue, ask for a server-named queue instead",
+        ));
+    }
+    if name.len() > MAX_QUEUE_NAME_BYTES {
+        return Err(refuse("longer than 255 bytes"));
+    }
+    if name.starts_with("amq.") {
+        return Err(refuse("the amq. prefix is reserved for the broker"));
+    }
+    Ok(())
+}
+
+/// Keeps error messages readable when the offending name is huge.
+fn shorten(name: &str) -> String {
+    const KEEP: usize = 64;
+    if name.len() <= KEEP {
+        return name.to_owned();
+    }
+    let mut end = KEEP;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &name[..end], name.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_names_up_to_255_bytes() {
+        check_queue_name("render.jobs").unwrap();
+        check_queue_name(&"q".repeat(255)).unwrap();
+    }
+
+    #[test]
+    fn rejects_names_over_255_bytes() {
+        let err = check_queue_name(&"é".repeat(128)).unwrap_err();
+        assert!(matches!(err, Error::InvalidQueueName { .. }), "{err}");
+        assert!(err.to_string().contains("256 bytes"), "{err}");
+    }
+
+    #[test]
+    fn rejects_the_reserved_prefix_and_the_empty_name() {
+        assert!(check_queue_name("amq.mine").is_err());
+        assert!(check_queue_name("").is_err());
+    }
+}

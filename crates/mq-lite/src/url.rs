@@ -1,0 +1,180 @@
+//! Parsing of `amqp://` URLs into what the connection needs.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The default broker URL: the local broker's default account and vhost.
+pub const DEFAULT_URL: &str = "amqp://guest:guest@localhost:5672/%2f";
+
+/// The parts of a broker URL that a connection uses.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct BrokerUrl {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub vhost: String,
+    pub heartbeat: Option<u16>,
+    pub connection_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password never reaches logs or error messages.
+        f.debug_struct("BrokerUrl")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("vhost", &self.vhost)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrokerUrl {
+    /// `host:port`, as used in error messages and to connect.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Parses an `amqp://user:pass@host:port/vhost?heartbeat=N&connection_timeout=MS` URL,
+    /// following the RabbitMQ URI specification.
+    pub fn parse(raw: &str) -> Result<BrokerUrl> {
+        let invalid = |reason: String| Error::InvalidUrl {
+            url: mask_password(raw),
+            reason,
+        };
+        let url = url::Url::parse(raw).map_err(|err| invalid(err.to_string()))?;
+        let default_port = match url.scheme() {
+            "amqp" => 5672,
+            "amqps" => {
+                return Err(invalid(
+                    "amqps:// is not supported by this build of mq-lite".into(),
+                ))
+            }
+            other => return Err(invalid(format!("unsupported scheme {other:?}, expected amqp"))),
+        };
+        let host = match url.host_str() {
+            Some("") | None => "localhost".to_owned(),
+            Some(host) => host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+        };
+        let decode = |text: &str| -> Result<String> {
+            url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, value)| value.into_owned())
+                .ok_or_else(|| invalid(format!("cannot decode {text:?}")))
+        };
+        let user = if url.username().is_empty() {
+            "guest".to_owned()
+        } else {
+            decode(url.username())?
+        };
+        let password = match url.password() {
+            Some(password) => decode(password)?,
+            None if url.username().is_empty() => "guest".to_owned(),
+            None => String::new(),
+        };
+        let vhost = match url.path().strip_prefix('/').unwrap_or("") {
+            "" => "/".to_owned(),
+            path if path.contains('/') => {
+                return Err(invalid(
+                    "the vhost must be one path segment (write / as %2f)".into(),
+                ))
+            }
+            path => decode(path)?,
+        };
+        let mut heartbeat = None;
+        let mut connection_timeout = None;
+        for (key, value) in url.query_pairs() {
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| invalid(format!("query parameter {key}={value} is not a number")))
+            };
+            match key.as_ref() {
+                "heartbeat" => {
+                    heartbeat = Some(u16::try_from(number()?).map_err(|_| {
+                        invalid(format!("heartbeat={value} is over 65535 seconds"))
+                    })?)
+                }
+                "connection_timeout" => {
+                    connection_timeout = Some(Duration::from_millis(number()?))
+                }
+                _ => {}
+            }
+        }
+        Ok(BrokerUrl {
+            host,
+            port: url.port().unwrap_or(default_port),
+            user,
+            password,
+            vhost,
+            heartbeat,
+            connection_timeout,
+        })
+    }
+}
+
+/// Replaces the password of a URL-looking string by `***`, for messages.
+pub(crate) fn mask_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_default_url() {
+        let url = BrokerUrl::parse(DEFAULT_URL).unwrap();
+        assert_eq!(url.address(), "localhost:5672");
+        assert_eq!((url.user.as_str(), url.password.as_str()), ("guest", "guest"));
+        assert_eq!(url.vhost, "/");
+    }
+
+    #[test]
+    fn empty_parts_take_the_specified_defaults() {
+        let url = BrokerUrl::parse("amqp://").unwrap();
+        assert_eq!(url.address(), "localhost:5672");
+        assert_eq!(url.user, "guest");
+        assert_eq!(url.vhost, "/");
+    }
+
+    #[test]
+    fn decodes_percent_escapes_and_query_parameters() {
+        let url =
+            BrokerUrl::parse("amqp://a%40b:p%2Bw@broker:5673/my%2Fvhost?heartbeat=7&connection_timeout=1500")
+                .unwrap();
+        assert_eq!(url.user, "a@b");
+        assert_eq!(url.password, "p+w");
+        assert_eq!(url.vhost, "my/vhost");
+        assert_eq!(url.heartbeat, Some(7));
+        assert_eq!(url.connection_timeout, Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn rejects_other_schemes_and_masks_the_password() {
+        let err = BrokerUrl::parse("http://u:secret@host/").unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::InvalidUrl { .. }));
+        assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn rejects_a_non_numeric_heartbeat() {
+        assert!(matches!(
+            BrokerUrl::parse("amqp://h/?heartbeat=soon"),
+            Err(Error::InvalidUrl { .. })
+        ));
+    }
+}
