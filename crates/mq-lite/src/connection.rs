@@ -86,7 +86,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Connection")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,7 +143,9 @@ impl Connection {
     /// Closes the connection cleanly, reporting any error. Dropping a
     /// connection also closes it, silently.
     pub fn close(self) -> Result<()> {
-        self.inner.close().map_err(|err| Error::Channel { source: boxed(err) })
+        self.inner
+            .close()
+            .map_err(|err| Error::Channel { source: boxed(err) })
     }
 
     fn open_channel(&mut self) -> Result<amiquip::Channel> {

@@ -68,7 +68,9 @@ pub struct Queue {
 
 impl std::fmt::Debug for Queue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queue").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Queue")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -226,11 +228,13 @@ impl Delivery {
     /// Acknowledges the message: the broker forgets it.
     pub fn ack(mut self) -> Result<()> {
         match self.inner.take() {
-            Some(delivery) => delivery.ack(&self.channel).map_err(|err| Error::QueueOperation {
-                operation: "ack",
-                queue: self.queue.clone(),
-                source: boxed(err),
-            }),
+            Some(delivery) => delivery
+                .ack(&self.channel)
+                .map_err(|err| Error::QueueOperation {
+                    operation: "ack",
+                    queue: self.queue.clone(),
+                    source: boxed(err),
+                }),
             None => Ok(()),
         }
     }

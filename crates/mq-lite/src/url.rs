@@ -56,11 +56,18 @@ impl BrokerUrl {
                     "amqps:// is not supported by this build of mq-lite".into(),
                 ))
             }
-            other => return Err(invalid(format!("unsupported scheme {other:?}, expected amqp"))),
+            other => {
+                return Err(invalid(format!(
+                    "unsupported scheme {other:?}, expected amqp"
+                )))
+            }
         };
         let host = match url.host_str() {
             Some("") | None => "localhost".to_owned(),
-            Some(host) => host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            Some(host) => host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
         };
         let decode = |text: &str| -> Result<String> {
             url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
@@ -97,13 +104,12 @@ impl BrokerUrl {
             };
             match key.as_ref() {
                 "heartbeat" => {
-                    heartbeat = Some(u16::try_from(number()?).map_err(|_| {
-                        invalid(format!("heartbeat={value} is over 65535 seconds"))
-                    })?)
+                    heartbeat =
+                        Some(u16::try_from(number()?).map_err(|_| {
+                            invalid(format!("heartbeat={value} is over 65535 seconds"))
+                        })?)
                 }
-                "connection_timeout" => {
-                    connection_timeout = Some(Duration::from_millis(number()?))
-                }
+                "connection_timeout" => connection_timeout = Some(Duration::from_millis(number()?)),
                 _ => {}
             }
         }
@@ -138,7 +144,10 @@ mod tests {
     fn parses_the_default_url() {
         let url = BrokerUrl::parse(DEFAULT_URL).unwrap();
         assert_eq!(url.address(), "localhost:5672");
-        assert_eq!((url.user.as_str(), url.password.as_str()), ("guest", "guest"));
+        assert_eq!(
+            (url.user.as_str(), url.password.as_str()),
+            ("guest", "guest")
+        );
         assert_eq!(url.vhost, "/");
     }
 
@@ -152,9 +161,10 @@ mod tests {
 
     #[test]
     fn decodes_percent_escapes_and_query_parameters() {
-        let url =
-            BrokerUrl::parse("amqp://a%40b:p%2Bw@broker:5673/my%2Fvhost?heartbeat=7&connection_timeout=1500")
-                .unwrap();
+        let url = BrokerUrl::parse(
+            "amqp://a%40b:p%2Bw@broker:5673/my%2Fvhost?heartbeat=7&connection_timeout=1500",
+        )
+        .unwrap();
         assert_eq!(url.user, "a@b");
         assert_eq!(url.password, "p+w");
         assert_eq!(url.vhost, "my/vhost");

@@ -1,0 +1,88 @@
+//! Turning the async client's errors into dock-lite's, keeping the daemon's message.
+
+use std::error::Error as _;
+use std::io::ErrorKind;
+
+use crate::error::Error;
+use crate::host::DockerHost;
+
+/// Converts `err`, raised while doing `operation` against `host`.
+pub(crate) fn convert(host: &DockerHost, operation: &'static str, err: shiplift::Error) -> Error {
+    if let shiplift::Error::Fault { code, message } = &err {
+        return Error::Daemon {
+            operation,
+            status: code.as_u16(),
+            message: daemon_message(message),
+        };
+    }
+    match io_error_kind(&err) {
+        Some(ErrorKind::PermissionDenied) => Error::PermissionDenied {
+            host: host.to_string(),
+            source: Box::new(err),
+        },
+        Some(
+            ErrorKind::NotFound
+            | ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::AddrNotAvailable
+            | ErrorKind::TimedOut,
+        ) => Error::DaemonUnreachable {
+            host: host.to_string(),
+            source: Box::new(err),
+        },
+        _ if is_connect_error(&err) => Error::DaemonUnreachable {
+            host: host.to_string(),
+            source: Box::new(err),
+        },
+        _ => Error::Transport {
+            operation,
+            source: Box::new(err),
+        },
+    }
+}
+
+/// The daemon answers errors as `{"message": "..."}`; keep just the text.
+pub(crate) fn daemon_message(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct DaemonError {
+        message: String,
+    }
+    match serde_json::from_str::<DaemonError>(body) {
+        Ok(parsed) => parsed.message,
+        Err(_) => body.trim().to_owned(),
+    }
+}
+
+/// The kind of the first I/O error in `err`'s source chain.
+fn io_error_kind(err: &shiplift::Error) -> Option<ErrorKind> {
+    if let shiplift::Error::IO(io) = err {
+        return Some(io.kind());
+    }
+    let mut source = err.source();
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = current.source();
+    }
+    None
+}
+
+fn is_connect_error(err: &shiplift::Error) -> bool {
+    matches!(err, shiplift::Error::Hyper(hyper) if hyper.is_connect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::daemon_message;
+
+    #[test]
+    fn keeps_the_daemons_message_text() {
+        assert_eq!(
+            daemon_message(r#"{"message":"No such image: nope:latest"}"#),
+            "No such image: nope:latest"
+        );
+        assert_eq!(daemon_message("plain text\n"), "plain text");
+    }
+}

@@ -1,0 +1,108 @@
+//! The one error type of dock-lite.
+
+use std::time::Duration;
+
+/// A boxed error from the layer below (the HTTP client or the OS), kept as a
+/// source so that no backend type appears in dock-lite's API.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in dock-lite.
+///
+/// Each variant names what failed and carries the input that caused it; the
+/// daemon's own message is kept whenever the daemon sent one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `DOCKER_HOST` (or the host given) is not a URL dock-lite can use.
+    #[error("malformed Docker host {host:?}: {reason}")]
+    MalformedHost {
+        /// The host as given.
+        host: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// Nothing answered at the Docker host.
+    #[error("the Docker daemon at {host} is unreachable")]
+    DaemonUnreachable {
+        /// The host that was tried.
+        host: String,
+        /// Why the connection failed.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The daemon's socket exists but this user may not use it.
+    #[error("permission denied on the Docker socket {host} (is this user in the `docker` group?)")]
+    PermissionDenied {
+        /// The host that was tried.
+        host: String,
+        /// The OS error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The daemon did not answer within the time allowed.
+    #[error("{operation} got no answer from the Docker daemon within {timeout:?}")]
+    DaemonTimeout {
+        /// What was being done.
+        operation: &'static str,
+        /// The time allowed.
+        timeout: Duration,
+    },
+
+    /// The image is not present locally (and the pull policy did not allow pulling it).
+    #[error("image {image:?} is not present locally")]
+    ImageNotFound {
+        /// The image asked for.
+        image: String,
+    },
+
+    /// The daemon refused a request; `message` is what it said.
+    #[error("{operation} failed: the Docker daemon answered {status}: {message}")]
+    Daemon {
+        /// What was being done.
+        operation: &'static str,
+        /// The HTTP status code.
+        status: u16,
+        /// The daemon's message.
+        message: String,
+    },
+
+    /// A request failed below the HTTP layer, or its answer could not be read.
+    #[error("{operation} failed")]
+    Transport {
+        /// What was being done.
+        operation: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A container ran longer than its timeout; it was killed and removed.
+    #[error(
+        "container of image {image:?} did not finish within {timeout:?}; it was killed and removed"
+    )]
+    RunTimeout {
+        /// The image that was run.
+        image: String,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+
+    /// A blocking call was made from inside an async runtime, where it would
+    /// block the runtime's thread (and tokio would panic).
+    #[error("dock-lite's blocking API was called from inside an async runtime; call it from a plain thread (e.g. tokio::task::spawn_blocking)")]
+    InsideAsyncRuntime,
+
+    /// dock-lite could not start its background runtime.
+    #[error("cannot start dock-lite's runtime thread")]
+    Runtime {
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The result type of dock-lite.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

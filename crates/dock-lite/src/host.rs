@@ -1,0 +1,153 @@
+//! Where the Docker daemon is: `DOCKER_HOST`, checked before any client sees it.
+
+use crate::error::{Error, Result};
+
+/// The environment variable naming the daemon, as for the docker CLI.
+pub const HOST_ENV_VAR: &str = "DOCKER_HOST";
+
+/// The daemon's socket when `DOCKER_HOST` is unset.
+pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+
+/// A validated Docker daemon address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DockerHost {
+    /// A unix socket, from `unix:///path`.
+    Unix(String),
+    /// Plain HTTP over TCP, from `tcp://host:port` or `http://host:port`.
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+}
+
+impl std::fmt::Display for DockerHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DockerHost::Unix(path) => write!(f, "unix://{path}"),
+            DockerHost::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
+        }
+    }
+}
+
+impl DockerHost {
+    /// The host named by `DOCKER_HOST`, or the default unix socket when it is
+    /// unset or empty.
+    pub fn from_env() -> Result<DockerHost> {
+        match std::env::var(HOST_ENV_VAR) {
+            Ok(value) if !value.trim().is_empty() => DockerHost::parse(value.trim()),
+            _ => Ok(DockerHost::Unix(DEFAULT_SOCKET.to_owned())),
+        }
+    }
+
+    /// Parses `unix:///path`, `tcp://host:port` or `http://host:port`.
+    /// `tcp://` without a port means 2375, Docker's plain-TCP port.
+    pub fn parse(raw: &str) -> Result<DockerHost> {
+        let malformed = |reason| Error::MalformedHost {
+            host: raw.to_owned(),
+            reason,
+        };
+        if let Some(path) = raw.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(malformed(
+                    "a unix socket path must be absolute (unix:///path)",
+                ));
+            }
+            return Ok(DockerHost::Unix(path.to_owned()));
+        }
+        let rest = raw
+            .strip_prefix("tcp://")
+            .or_else(|| raw.strip_prefix("http://"))
+            .ok_or_else(|| {
+                if raw.starts_with("https://") || raw.starts_with("ssh://") {
+                    malformed("TLS and SSH hosts are not supported; use unix:// or tcp://")
+                } else {
+                    malformed("expected unix:///path or tcp://host:port")
+                }
+            })?;
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() {
+            return Err(malformed("the host name is missing"));
+        }
+        if authority.contains(['/', '?', '#', '@', ' ']) {
+            return Err(malformed("expected only host:port after the scheme"));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            // An IPv6 address without a port, such as [::1].
+            Some((_, tail)) if tail.ends_with(']') => (authority, None),
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        if host.is_empty() {
+            return Err(malformed("the host name is missing"));
+        }
+        let port = match port {
+            None => 2375,
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .filter(|port| *port != 0)
+                .ok_or_else(|| malformed("the port is not a number from 1 to 65535"))?,
+        };
+        Ok(DockerHost::Tcp {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_unix_and_tcp_hosts() {
+        assert_eq!(
+            DockerHost::parse("unix:///run/docker.sock").unwrap(),
+            DockerHost::Unix("/run/docker.sock".into())
+        );
+        assert_eq!(
+            DockerHost::parse("tcp://10.0.0.5:2376").unwrap(),
+            DockerHost::Tcp {
+                host: "10.0.0.5".into(),
+                port: 2376
+            }
+        );
+        assert_eq!(
+            DockerHost::parse("tcp://docker").unwrap(),
+            DockerHost::Tcp {
+                host: "docker".into(),
+                port: 2375
+            }
+        );
+        assert_eq!(
+            DockerHost::parse("tcp://[::1]:2375").unwrap(),
+            DockerHost::Tcp {
+                host: "[::1]".into(),
+                port: 2375
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_hosts_with_a_typed_error() {
+        for bad in [
+            "localhost:2375",
+            "tcp://",
+            "tcp://:2375",
+            "tcp://host:notaport",
+            "tcp://host:70000",
+            "tcp://host:2375/path",
+            "unix://relative.sock",
+            "https://host:2376",
+            "not a url",
+        ] {
+            assert!(
+                matches!(DockerHost::parse(bad), Err(Error::MalformedHost { .. })),
+                "{bad} was accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Creating and opening a git project: a repository with a work tree.
+
+use std::path::{Path, PathBuf};
+
+use gix::refs::transaction::{PreviousValue, RefEdit};
+use gix::refs::FullName;
+
+use crate::error::{Error, Result};
+
+/// The branch a new project starts on unless told otherwise.
+pub const DEFAULT_BRANCH: &str = "main";
+
+/// How [`Project::init`] creates a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InitOptions {
+    /// The branch that `HEAD` points at (`main` by default, whatever
+    /// `init.defaultBranch` says in the user's git config).
+    pub default_branch: String,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            default_branch: DEFAULT_BRANCH.to_owned(),
+        }
+    }
+}
+
+impl InitOptions {
+    /// Sets [`default_branch`](Self::default_branch).
+    pub fn default_branch(mut self, branch: impl Into<String>) -> Self {
+        self.default_branch = branch.into();
+        self
+    }
+}
+
+/// A git repository with a work tree.
+pub struct Project {
+    repo: gix::Repository,
+    root: PathBuf,
+}
+
+impl std::fmt::Debug for Project {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Project")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Project {
+    /// Creates a repository at `path` (made if missing) with `HEAD` on the
+    /// options' default branch.
+    pub fn init(path: impl AsRef<Path>, options: &InitOptions) -> Result<Project> {
+        let path = path.as_ref();
+        let branch = branch_reference(&options.default_branch)?;
+        let repo = gix::init(path).map_err(|err| Error::Init {
+            path: path.to_owned(),
+            source: Box::new(err),
+        })?;
+        let head_target = repo
+            .head_name()
+            .ok()
+            .flatten()
+            .map(|name| name.as_bstr().to_owned());
+        if head_target.as_ref().map(|name| name.as_slice()) != Some(branch.as_bstr().as_ref()) {
+            repo.edit_reference(RefEdit::update(
+                "HEAD".try_into().map_err(|err| Error::Reference {
+                    path: path.to_owned(),
+                    reference: "HEAD".into(),
+                    source: Box::new(err),
+                })?,
+                branch,
+                PreviousValue::Any,
+                "",
+            ))
+            .map_err(|err| Error::Reference {
+                path: path.to_owned(),
+                reference: "HEAD".into(),
+                source: Box::new(err),
+            })?;
+        }
+        Self::from_repo(repo, path)
+    }
+
+    /// Opens the repository whose work tree is `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Project> {
+        let path = path.as_ref();
+        let repo = gix::open(path).map_err(|err| Error::Open {
+            path: path.to_owned(),
+            source: Box::new(err),
+        })?;
+        Self::from_repo(repo, path)
+    }
+
+    fn from_repo(repo: gix::Repository, path: &Path) -> Result<Project> {
+        let root = repo
+            .workdir()
+            .map(Path::to_owned)
+            .ok_or_else(|| Error::Open {
+                path: path.to_owned(),
+                source: "a bare repository has no work tree".into(),
+            })?;
+        Ok(Project { repo, root })
+    }
+
+    /// The top directory of the work tree.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The short name of the branch `HEAD` points at, such as `main`; `None`
+    /// when `HEAD` is detached.
+    pub fn current_branch(&self) -> Result<Option<String>> {
+        let name = self.repo.head_name().map_err(|err| Error::Reference {
+            path: self.root.clone(),
+            reference: "HEAD".into(),
+            source: Box::new(err),
+        })?;
+        Ok(name.map(|name| name.shorten().to_string()))
+    }
+}
+
+/// `refs/heads/<branch>`, refusing names git would refuse.
+fn branch_reference(branch: &str) -> Result<FullName> {
+    let invalid = |reason: String| Error::InvalidBranchName {
+        name: branch.to_owned(),
+        source: reason.into(),
+    };
+    if branch.is_empty() || branch.starts_with('-') || branch == "HEAD" {
+        return Err(invalid("git does not allow this branch name".into()));
+    }
+    FullName::try_from(format!("refs/heads/{branch}")).map_err(|err| invalid(err.to_string()))
+}

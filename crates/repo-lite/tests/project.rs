@@ -1,0 +1,68 @@
+//! Integration tests, with the real git CLI as the oracle.
+
+use std::path::Path;
+use std::process::Command;
+
+use repo_lite::{Error, InitOptions, Project};
+
+/// Runs `git args...` in `dir` and returns its trimmed stdout, failing on a non-zero exit.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("the git CLI is installed");
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn init_creates_a_repository_that_git_reads_with_head_on_main() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("project");
+    let project = Project::init(&root, &InitOptions::default()).expect("init");
+
+    assert_eq!(project.current_branch().unwrap().as_deref(), Some("main"));
+    assert_eq!(git(&root, &["symbolic-ref", "HEAD"]), "refs/heads/main");
+    assert_eq!(git(&root, &["rev-parse", "--is-inside-work-tree"]), "true");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    git(&root, &["fsck", "--strict"]);
+}
+
+#[test]
+fn init_honours_another_default_branch_and_open_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    Project::init(dir.path(), &InitOptions::default().default_branch("trunk")).expect("init");
+    assert_eq!(
+        git(dir.path(), &["symbolic-ref", "HEAD"]),
+        "refs/heads/trunk"
+    );
+
+    let reopened = Project::open(dir.path()).expect("open");
+    assert_eq!(reopened.current_branch().unwrap().as_deref(), Some("trunk"));
+}
+
+#[test]
+fn rejects_invalid_branch_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["", "-x", "a..b", "with space", "end.lock", "HEAD"] {
+        let err =
+            Project::init(dir.path(), &InitOptions::default().default_branch(bad)).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidBranchName { .. }),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn opening_a_directory_that_is_not_a_repository_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Project::open(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::Open { .. }), "{err:?}");
+}
