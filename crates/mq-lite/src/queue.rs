@@ -1,7 +1,7 @@
 //! Declaring a queue, and the owned handle that publishes to it and reads from it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use amiquip::{AmqpProperties, Confirm, Publish, QueueDeclareOptions};
 
@@ -57,13 +57,24 @@ impl QueueOptions {
 /// queue, as persistent messages with publisher confirms. `Queue` is `Send`:
 /// move it to the thread that uses it.
 pub struct Queue {
-    channel: Arc<amiquip::Channel>,
+    channel: SharedChannel,
     name: String,
     confirms: crossbeam_channel::Receiver<Confirm>,
     returns: crossbeam_channel::Receiver<amiquip::Return>,
     published: AtomicU64,
-    // Serialises publish + wait-for-confirm pairs so that tags match up.
-    publish_lock: Mutex<()>,
+}
+
+/// amiquip's channel is `Send` but not `Sync`: the mutex makes the queue and
+/// its deliveries `Send`, and serialises a publish with its confirm so that
+/// delivery tags match up.
+#[derive(Clone)]
+struct SharedChannel(Arc<Mutex<amiquip::Channel>>);
+
+impl SharedChannel {
+    fn lock(&self) -> MutexGuard<'_, amiquip::Channel> {
+        // A panic elsewhere while holding the lock leaves the channel usable.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl std::fmt::Debug for Queue {
@@ -107,12 +118,11 @@ impl Queue {
             .enable_publisher_confirms()
             .map_err(failed("declare"))?;
         Ok(Queue {
-            channel: Arc::new(channel),
+            channel: SharedChannel(Arc::new(Mutex::new(channel))),
             name: name.to_owned(),
             confirms,
             returns,
             published: AtomicU64::new(0),
-            publish_lock: Mutex::new(()),
         })
     }
 
@@ -130,10 +140,10 @@ impl Queue {
             queue: self.name.clone(),
             source: boxed(err),
         };
-        let _serialised = self.publish_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let channel = self.channel.lock();
         let tag = self.published.fetch_add(1, Ordering::SeqCst) + 1;
         let properties = AmqpProperties::default().with_delivery_mode(2);
-        self.channel
+        channel
             .basic_publish(
                 "",
                 Publish {
@@ -183,6 +193,7 @@ impl Queue {
     pub fn get(&self) -> Result<Option<Delivery>> {
         let got = self
             .channel
+            .lock()
             .basic_get(self.name.as_str(), false)
             .map_err(|err| Error::QueueOperation {
                 operation: "get",
@@ -191,7 +202,7 @@ impl Queue {
             })?;
         Ok(got.map(|got| Delivery {
             inner: Some(got.delivery),
-            channel: Arc::clone(&self.channel),
+            channel: self.channel.clone(),
             queue: self.name.clone(),
         }))
     }
@@ -200,7 +211,7 @@ impl Queue {
 /// One message taken from a queue, not yet acknowledged.
 pub struct Delivery {
     inner: Option<amiquip::Delivery>,
-    channel: Arc<amiquip::Channel>,
+    channel: SharedChannel,
     queue: String,
 }
 
@@ -229,7 +240,7 @@ impl Delivery {
     pub fn ack(mut self) -> Result<()> {
         match self.inner.take() {
             Some(delivery) => delivery
-                .ack(&self.channel)
+                .ack(&self.channel.lock())
                 .map_err(|err| Error::QueueOperation {
                     operation: "ack",
                     queue: self.queue.clone(),
@@ -237,5 +248,17 @@ impl Delivery {
                 }),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn handles_can_move_to_other_threads() {
+        assert_send::<super::Queue>();
+        assert_send::<super::Delivery>();
+        assert_send::<crate::Connection>();
     }
 }
