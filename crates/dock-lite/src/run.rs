@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
     image: String,
+    entrypoint: Option<String>,
     command: Vec<String>,
     env: Vec<(String, String)>,
     labels: BTreeMap<String, String>,
@@ -35,6 +36,7 @@ impl RunOptions {
     pub fn new(image: impl Into<String>) -> Self {
         RunOptions {
             image: image.into(),
+            entrypoint: None,
             command: Vec::new(),
             env: Vec::new(),
             labels: BTreeMap::new(),
@@ -45,6 +47,13 @@ impl RunOptions {
     /// The image to run.
     pub fn image(&self) -> &str {
         &self.image
+    }
+
+    /// Replaces the image's entrypoint by `program`; the [`command`](Self::command)
+    /// becomes its arguments (`entrypoint("sh")` with `command(["-c", script])`).
+    pub fn entrypoint(mut self, program: impl Into<String>) -> Self {
+        self.entrypoint = Some(program.into());
+        self
     }
 
     /// Replaces the image's command (the arguments of its entrypoint, if it has one).
@@ -77,6 +86,9 @@ impl RunOptions {
 
     fn to_container_options(&self) -> ContainerOptions {
         let mut builder = ContainerOptions::builder(&self.image);
+        if let Some(program) = &self.entrypoint {
+            builder.entrypoint(program);
+        }
         if !self.command.is_empty() {
             builder.cmd(self.command.iter().map(String::as_str).collect());
         }

@@ -61,6 +61,20 @@ fn runs_a_container_and_keeps_stdout_apart_from_stderr_then_removes_it() {
 }
 
 #[test]
+fn an_entrypoint_override_takes_the_command_as_its_arguments() {
+    let output = docker()
+        .run(
+            &RunOptions::new(testkit::BASE.require())
+                .entrypoint("sh")
+                .command(["-c", "echo via-entrypoint"])
+                .label(TEST_LABEL, "entrypoint"),
+        )
+        .expect("run");
+    assert_eq!(output.stdout, b"via-entrypoint\n");
+    assert!(output.success());
+}
+
+#[test]
 fn a_missing_image_is_a_typed_error() {
     let err = docker()
         .run(&RunOptions::new("dock-lite-test/no-such-image:never"))

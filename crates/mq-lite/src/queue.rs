@@ -73,7 +73,9 @@ struct SharedChannel(Arc<Mutex<amiquip::Channel>>);
 impl SharedChannel {
     fn lock(&self) -> MutexGuard<'_, amiquip::Channel> {
         // A panic elsewhere while holding the lock leaves the channel usable.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -239,13 +241,15 @@ impl Delivery {
     /// Acknowledges the message: the broker forgets it.
     pub fn ack(mut self) -> Result<()> {
         match self.inner.take() {
-            Some(delivery) => delivery
-                .ack(&self.channel.lock())
-                .map_err(|err| Error::QueueOperation {
-                    operation: "ack",
-                    queue: self.queue.clone(),
-                    source: boxed(err),
-                }),
+            Some(delivery) => {
+                delivery
+                    .ack(&self.channel.lock())
+                    .map_err(|err| Error::QueueOperation {
+                        operation: "ack",
+                        queue: self.queue.clone(),
+                        source: boxed(err),
+                    })
+            }
             None => Ok(()),
         }
     }
