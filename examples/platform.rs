@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::Parser;
 use dock_lite::{Docker, RunOptions};
 use mq_lite::{Connection, QueueOptions};
+use ondemand_platform::cli::{explain_broker_error, report};
 use repo_lite::{InitOptions, Project};
 
 /// Render the bundled example graphs through queue, container and git.
@@ -35,30 +36,11 @@ const GRAPHS: [(&str, &str); 2] = [
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            let mut source = err.source();
-            while let Some(cause) = source {
-                eprintln!("  caused by: {cause}");
-                source = cause.source();
-            }
-            ExitCode::FAILURE
-        }
-    }
+    report(run(&args))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut connection = Connection::from_env().inspect_err(|err| {
-        if matches!(err, mq_lite::Error::BrokerUnreachable { .. }) {
-            eprintln!(
-                "No RabbitMQ broker answers at AMQP_URL. Start one with Docker:\n    \
-                 docker run -d --name rabbitmq -p 5672:5672 rabbitmq:4.1\n\
-                 (offline: `scripts/test-images` builds a local broker image; run it the same way)"
-            );
-        }
-    })?;
+    let mut connection = Connection::from_env().inspect_err(explain_broker_error)?;
     let queue = connection.declare_queue(&args.queue, &QueueOptions::default())?;
     println!(
         "broker {}: queue {:?} declared",

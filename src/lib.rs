@@ -2,3 +2,5 @@
 //! [`mq_lite`], [`dock_lite`] and [`repo_lite`] into a Graphviz render
 //! service. This package is not published; the three crates are.
 #![deny(missing_docs)]
+
+pub mod cli;

@@ -3,8 +3,10 @@
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use crate::channel::{classify, ChannelSlot, SharedConnection};
 use crate::error::{boxed, Error, Result};
-use crate::queue::{Queue, QueueOptions};
+use crate::names::check_queue_name_syntax;
+use crate::queue::{Queue, QueueInfo, QueueOptions};
 use crate::url::{BrokerUrl, DEFAULT_URL};
 
 /// The environment variable that [`ConnectOptions::from_env`] reads.
@@ -78,9 +80,11 @@ impl ConnectOptions {
 ///
 /// A `Connection` is `Send`: it can be moved to another thread. Each
 /// [`Queue`] it declares owns its own AMQP channel and can be moved
-/// independently of the connection.
+/// independently of the connection; the connection stays open as long as
+/// the connection handle or any of its queues is alive, unless
+/// [`close`](Self::close) is called.
 pub struct Connection {
-    inner: amiquip::Connection,
+    inner: SharedConnection,
     url: BrokerUrl,
 }
 
@@ -125,14 +129,43 @@ impl Connection {
             amiquip::ConnectionTuning::default(),
         )
         .map_err(|err| handshake_error(&url, timeout, err))?;
-        Ok(Connection { inner, url })
+        Ok(Connection {
+            inner: SharedConnection::new(inner),
+            url,
+        })
     }
 
     /// Declares the queue `name` (creating it if needed) and returns an owned
     /// handle on its own channel. See [`QueueOptions`] for the settings.
+    ///
+    /// Declaring an existing queue with other settings is an
+    /// [`Error::PreconditionFailed`]; the connection stays usable.
     pub fn declare_queue(&mut self, name: &str, options: &QueueOptions) -> Result<Queue> {
-        let channel = self.open_channel()?;
-        Queue::declare(channel, name, options)
+        Queue::declare(ChannelSlot::new(self.inner.clone()), name, options)
+    }
+
+    /// Declares a queue named by the broker (`amq.gen-...`), exclusive to this
+    /// connection and deleted with it: the usual reply queue.
+    pub fn declare_reply_queue(&mut self) -> Result<Queue> {
+        Queue::declare_server_named(ChannelSlot::new(self.inner.clone()))
+    }
+
+    /// Asks the broker about queue `name` without creating it (a passive
+    /// declare): `None` when it does not exist.
+    pub fn queue_info(&mut self, name: &str) -> Result<Option<QueueInfo>> {
+        check_queue_name_syntax(name)?;
+        // A passive declare of a missing queue closes its channel: use a throwaway one.
+        let channel = self.inner.open_channel()?;
+        match channel.queue_declare_passive(name) {
+            Ok(queue) => Ok(Some(QueueInfo {
+                message_count: queue.declared_message_count().unwrap_or(0),
+                consumer_count: queue.declared_consumer_count().unwrap_or(0),
+            })),
+            Err(err) => match classify("inspect", name, err) {
+                Error::QueueNotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
     }
 
     /// The broker's `host:port`.
@@ -140,18 +173,11 @@ impl Connection {
         self.url.address()
     }
 
-    /// Closes the connection cleanly, reporting any error. Dropping a
-    /// connection also closes it, silently.
+    /// Closes the connection cleanly, reporting any error. Its queues and
+    /// consumers fail with [`Error::ConnectionClosed`] afterwards. Dropping
+    /// the connection and all its queues also closes it, silently.
     pub fn close(self) -> Result<()> {
-        self.inner
-            .close()
-            .map_err(|err| Error::Channel { source: boxed(err) })
-    }
-
-    fn open_channel(&mut self) -> Result<amiquip::Channel> {
-        self.inner
-            .open_channel(None)
-            .map_err(|err| Error::Channel { source: boxed(err) })
+        self.inner.close()
     }
 }
 

@@ -114,6 +114,75 @@ pub enum Error {
         reply: String,
     },
 
+    /// The queue does not exist (the broker answered 404 NOT_FOUND).
+    #[error("queue {queue:?} does not exist")]
+    QueueNotFound {
+        /// The queue asked for.
+        queue: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The broker refused the operation with 406 PRECONDITION_FAILED, for
+    /// instance a declare whose arguments differ from the existing queue's.
+    /// The connection and the other handles stay usable.
+    #[error("{operation} on queue {queue:?} refused: {message}")]
+    PreconditionFailed {
+        /// What was being done.
+        operation: &'static str,
+        /// The queue concerned.
+        queue: String,
+        /// The broker's explanation.
+        message: String,
+    },
+
+    /// The queue is exclusive to another connection (405 RESOURCE_LOCKED).
+    #[error("queue {queue:?} is locked by another connection: {message}")]
+    QueueLocked {
+        /// The queue concerned.
+        queue: String,
+        /// The broker's explanation.
+        message: String,
+    },
+
+    /// The broker refused (nacked) a published message.
+    #[error("the broker refused {count} message(s) published to queue {queue:?}")]
+    NotConfirmed {
+        /// The queue the messages were published to.
+        queue: String,
+        /// How many were refused.
+        count: usize,
+    },
+
+    /// The connection to the broker was lost (broker stopped, network cut,
+    /// missed heartbeats).
+    #[error("the connection to the broker was lost")]
+    ConnectionLost {
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The connection was closed by this program.
+    #[error("the connection is closed")]
+    ConnectionClosed,
+
+    /// A delivery was acknowledged after its channel had closed. The broker
+    /// has requeued the message already; it will be delivered again.
+    #[error("cannot acknowledge a message of queue {queue:?}: its channel closed, so the broker requeued it")]
+    DeliveryChannelClosed {
+        /// The queue the message came from.
+        queue: String,
+    },
+
+    /// The broker cancelled the consumer (its queue was deleted, say).
+    #[error("the broker cancelled the consumer of queue {queue:?}")]
+    ConsumerCancelled {
+        /// The queue that was consumed.
+        queue: String,
+    },
+
     /// Opening an AMQP channel on an established connection failed.
     #[error("cannot open a channel")]
     Channel {

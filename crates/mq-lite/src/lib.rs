@@ -31,14 +31,21 @@
 //! [amiquip]: https://docs.rs/amiquip
 #![deny(missing_docs, unsafe_code)]
 
+mod channel;
 mod connection;
+mod consumer;
+mod delivery;
 mod error;
+mod message;
 mod names;
 mod queue;
 mod url;
 
 pub use connection::{ConnectOptions, Connection, URL_ENV_VAR};
+pub use consumer::{ConsumeOptions, Consumer};
+pub use delivery::Delivery;
 pub use error::{BoxError, Error, Result};
-pub use names::{check_queue_name, MAX_QUEUE_NAME_BYTES};
-pub use queue::{Delivery, Queue, QueueOptions};
+pub use message::{HeaderValue, Message, Properties};
+pub use names::{check_queue_name, check_queue_name_syntax, MAX_QUEUE_NAME_BYTES};
+pub use queue::{DeadLetter, Queue, QueueInfo, QueueOptions, QueueType};
 pub use url::DEFAULT_URL;

@@ -9,20 +9,30 @@ pub const MAX_QUEUE_NAME_BYTES: usize = 255;
 /// server-named): non-empty, at most 255 bytes, and not in the broker's
 /// reserved `amq.` namespace.
 pub fn check_queue_name(name: &str) -> Result<()> {
+    check_queue_name_syntax(name)?;
+    if name.starts_with("amq.") {
+        return Err(Error::InvalidQueueName {
+            name: shorten(name),
+            reason: "the amq. prefix is reserved for the broker",
+        });
+    }
+    Ok(())
+}
+
+/// Checks what any queue name must satisfy, including the broker's own
+/// `amq.` names that may be inspected: non-empty and at most 255 bytes.
+pub fn check_queue_name_syntax(name: &str) -> Result<()> {
     let refuse = |reason| Error::InvalidQueueName {
         name: shorten(name),
         reason,
     };
     if name.is_empty() {
         return Err(refuse(
-            "empty; only the broker may name a queue, ask for a server-named queue instead",
+            "empty; only the broker may name a queue (see Connection::declare_reply_queue)",
         ));
     }
     if name.len() > MAX_QUEUE_NAME_BYTES {
         return Err(refuse("longer than 255 bytes"));
-    }
-    if name.starts_with("amq.") {
-        return Err(refuse("the amq. prefix is reserved for the broker"));
     }
     Ok(())
 }

@@ -1,15 +1,61 @@
 //! Declaring a queue, and the owned handle that publishes to it and reads from it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use amiquip::{AmqpProperties, Confirm, Publish, QueueDeclareOptions};
+use amiquip::{AmqpValue, Confirm, FieldTable, Publish, QueueDeclareOptions, QueueDeleteOptions};
 
-use crate::error::{boxed, Error, Result};
+use crate::channel::{ChannelSlot, OpenChannel};
+use crate::consumer::{ConsumeOptions, Consumer};
+use crate::delivery::Delivery;
+use crate::error::{Error, Result};
+use crate::message::Message;
 use crate::names::check_queue_name;
 
-/// How a queue is declared. `Default` gives a durable, shared queue that
+/// The kind of queue the broker keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueueType {
+    /// A classic queue, on one node.
+    #[default]
+    Classic,
+    /// A quorum queue, replicated across the nodes of a cluster (always durable).
+    Quorum,
+}
+
+/// Where the broker sends messages that expire, are rejected without
+/// requeue, or overflow the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The exchange; `""` is the default exchange, which routes by queue name.
+    pub exchange: String,
+    /// The routing key; with the default exchange, the target queue's name.
+    /// `None` keeps each message's own routing key.
+    pub routing_key: Option<String>,
+}
+
+impl DeadLetter {
+    /// Dead-letters into `queue` through the default exchange.
+    pub fn to_queue(queue: impl Into<String>) -> Self {
+        DeadLetter {
+            exchange: String::new(),
+            routing_key: Some(queue.into()),
+        }
+    }
+}
+
+/// How a queue is declared. `Default` gives a durable classic queue that
 /// outlives its consumers: the usual work queue.
+///
+/// ```
+/// use std::time::Duration;
+/// use mq_lite::{DeadLetter, QueueOptions, QueueType};
+/// let options = QueueOptions::default()
+///     .queue_type(QueueType::Quorum)
+///     .message_ttl(Duration::from_secs(3600))
+///     .max_length(10_000)
+///     .dead_letter(DeadLetter::to_queue("jobs.failed"));
+/// assert!(options.durable);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QueueOptions {
@@ -19,6 +65,14 @@ pub struct QueueOptions {
     pub exclusive: bool,
     /// Deleted by the broker once its last consumer goes away.
     pub auto_delete: bool,
+    /// Messages older than this are dropped (or dead-lettered).
+    pub message_ttl: Option<Duration>,
+    /// At most this many messages are kept; the oldest go first.
+    pub max_length: Option<u32>,
+    /// Where dropped messages go.
+    pub dead_letter: Option<DeadLetter>,
+    /// Classic or quorum.
+    pub queue_type: QueueType,
 }
 
 impl Default for QueueOptions {
@@ -27,6 +81,10 @@ impl Default for QueueOptions {
             durable: true,
             exclusive: false,
             auto_delete: false,
+            message_ttl: None,
+            max_length: None,
+            dead_letter: None,
+            queue_type: QueueType::Classic,
         }
     }
 }
@@ -49,34 +107,97 @@ impl QueueOptions {
         self.auto_delete = auto_delete;
         self
     }
+
+    /// Sets [`message_ttl`](Self::message_ttl) (millisecond precision).
+    pub fn message_ttl(mut self, ttl: Duration) -> Self {
+        self.message_ttl = Some(ttl);
+        self
+    }
+
+    /// Sets [`max_length`](Self::max_length).
+    pub fn max_length(mut self, messages: u32) -> Self {
+        self.max_length = Some(messages);
+        self
+    }
+
+    /// Sets [`dead_letter`](Self::dead_letter).
+    pub fn dead_letter(mut self, target: DeadLetter) -> Self {
+        self.dead_letter = Some(target);
+        self
+    }
+
+    /// Sets [`queue_type`](Self::queue_type). A quorum queue is durable.
+    pub fn queue_type(mut self, queue_type: QueueType) -> Self {
+        self.queue_type = queue_type;
+        if queue_type == QueueType::Quorum {
+            self.durable = true;
+        }
+        self
+    }
+
+    fn arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::new();
+        if let Some(ttl) = self.message_ttl {
+            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+            arguments.insert("x-message-ttl".into(), AmqpValue::LongLongInt(millis));
+        }
+        if let Some(max) = self.max_length {
+            arguments.insert(
+                "x-max-length".into(),
+                AmqpValue::LongLongInt(i64::from(max)),
+            );
+        }
+        if let Some(target) = &self.dead_letter {
+            arguments.insert(
+                "x-dead-letter-exchange".into(),
+                AmqpValue::LongString(target.exchange.clone()),
+            );
+            if let Some(key) = &target.routing_key {
+                arguments.insert(
+                    "x-dead-letter-routing-key".into(),
+                    AmqpValue::LongString(key.clone()),
+                );
+            }
+        }
+        if self.queue_type == QueueType::Quorum {
+            arguments.insert(
+                "x-queue-type".into(),
+                AmqpValue::LongString("quorum".into()),
+            );
+        }
+        arguments
+    }
+
+    pub(crate) fn to_amqp(&self) -> QueueDeclareOptions {
+        QueueDeclareOptions {
+            durable: self.durable,
+            exclusive: self.exclusive,
+            auto_delete: self.auto_delete,
+            arguments: self.arguments(),
+        }
+    }
+}
+
+/// What a passive declare tells about a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueInfo {
+    /// Messages ready for delivery (not counting unacknowledged ones).
+    pub message_count: u32,
+    /// Active consumers.
+    pub consumer_count: u32,
 }
 
 /// A declared queue, owning its AMQP channel.
 ///
 /// Messages are published through the default exchange, straight to this
-/// queue, as persistent messages with publisher confirms. `Queue` is `Send`:
-/// move it to the thread that uses it.
+/// queue, with the mandatory flag and publisher confirms: a call returns once
+/// the broker has the message. `Queue` is `Send`: move it to the thread that
+/// uses it. If the broker closes the channel after an error, the next call
+/// opens a new one.
 pub struct Queue {
-    channel: SharedChannel,
+    slot: ChannelSlot,
     name: String,
-    confirms: crossbeam_channel::Receiver<Confirm>,
-    returns: crossbeam_channel::Receiver<amiquip::Return>,
-    published: AtomicU64,
-}
-
-/// amiquip's channel is `Send` but not `Sync`: the mutex makes the queue and
-/// its deliveries `Send`, and serialises a publish with its confirm so that
-/// delivery tags match up.
-#[derive(Clone)]
-struct SharedChannel(Arc<Mutex<amiquip::Channel>>);
-
-impl SharedChannel {
-    fn lock(&self) -> MutexGuard<'_, amiquip::Channel> {
-        // A panic elsewhere while holding the lock leaves the channel usable.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 impl std::fmt::Debug for Queue {
@@ -88,44 +209,30 @@ impl std::fmt::Debug for Queue {
 }
 
 impl Queue {
-    pub(crate) fn declare(
-        channel: amiquip::Channel,
-        name: &str,
-        options: &QueueOptions,
-    ) -> Result<Queue> {
+    pub(crate) fn declare(slot: ChannelSlot, name: &str, options: &QueueOptions) -> Result<Queue> {
         check_queue_name(name)?;
-        let failed = |operation| {
-            move |err: amiquip::Error| Error::QueueOperation {
-                operation,
-                queue: name.to_owned(),
-                source: boxed(err),
-            }
-        };
-        channel
-            .queue_declare(
-                name,
-                QueueDeclareOptions {
-                    durable: options.durable,
-                    exclusive: options.exclusive,
-                    auto_delete: options.auto_delete,
-                    arguments: Default::default(),
-                },
-            )
-            .map_err(failed("declare"))?;
-        let returns = channel.listen_for_returns().map_err(failed("declare"))?;
-        let confirms = channel
-            .listen_for_publisher_confirms()
-            .map_err(failed("declare"))?;
-        channel
-            .enable_publisher_confirms()
-            .map_err(failed("declare"))?;
+        slot.with("declare", name, |open| {
+            open.channel
+                .queue_declare(name, options.to_amqp())
+                .map(drop)
+        })?;
         Ok(Queue {
-            channel: SharedChannel(Arc::new(Mutex::new(channel))),
+            slot,
             name: name.to_owned(),
-            confirms,
-            returns,
-            published: AtomicU64::new(0),
         })
+    }
+
+    pub(crate) fn declare_server_named(slot: ChannelSlot) -> Result<Queue> {
+        let options = QueueOptions::default()
+            .durable(false)
+            .exclusive(true)
+            .auto_delete(true);
+        let name = slot.with("declare", "", |open| {
+            open.channel
+                .queue_declare("", options.to_amqp())
+                .map(|queue| queue.name().to_owned())
+        })?;
+        Ok(Queue { slot, name })
     }
 
     /// The queue's name.
@@ -134,135 +241,191 @@ impl Queue {
     }
 
     /// Publishes `body` as a persistent message and returns once the broker
-    /// has confirmed it. A message the broker could not route to the queue
-    /// (it was deleted meanwhile) is an [`Error::Unroutable`], not a silent drop.
+    /// has confirmed it. See [`publish_message`](Self::publish_message).
     pub fn publish(&self, body: &[u8]) -> Result<()> {
-        let failed = |err: amiquip::Error| Error::QueueOperation {
-            operation: "publish",
-            queue: self.name.clone(),
-            source: boxed(err),
-        };
-        let channel = self.channel.lock();
-        let tag = self.published.fetch_add(1, Ordering::SeqCst) + 1;
-        let properties = AmqpProperties::default().with_delivery_mode(2);
-        channel
-            .basic_publish(
-                "",
-                Publish {
-                    body,
-                    routing_key: self.name.clone(),
-                    mandatory: true,
-                    immediate: false,
-                    properties,
-                },
-            )
-            .map_err(failed)?;
-        loop {
-            let confirm = self.confirms.recv().map_err(|_| Error::QueueOperation {
-                operation: "publish",
-                queue: self.name.clone(),
-                source: "the connection closed before the broker confirmed".into(),
-            })?;
-            let (payload, acked) = match confirm {
-                Confirm::Ack(payload) => (payload, true),
-                Confirm::Nack(payload) => (payload, false),
-            };
-            if payload.delivery_tag < tag {
-                continue; // a confirm for an earlier message
-            }
-            if !acked {
-                return Err(Error::QueueOperation {
-                    operation: "publish",
+        self.publish_batch(std::iter::once(Message::new(body)))
+    }
+
+    /// Publishes `message` and returns once the broker has confirmed it. A
+    /// message that the broker cannot route (the queue was deleted) is an
+    /// [`Error::Unroutable`], not a silent drop.
+    pub fn publish_message(&self, message: &Message) -> Result<()> {
+        self.publish_batch(std::iter::once(message.clone()))
+    }
+
+    /// Publishes every message, then waits once for the broker to confirm
+    /// them all: much faster than confirming each. Fails if any message is
+    /// refused or unroutable.
+    pub fn publish_batch<I>(&self, messages: I) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: std::borrow::Borrow<Message>,
+    {
+        use std::borrow::Borrow;
+        self.slot
+            .with("publish", &self.name, |open| {
+                let first = open.published + 1;
+                for message in messages {
+                    let message = message.borrow();
+                    open.channel.basic_publish(
+                        "",
+                        Publish {
+                            body: message.body(),
+                            routing_key: self.name.clone(),
+                            mandatory: true,
+                            immediate: false,
+                            properties: message.properties().to_amqp(),
+                        },
+                    )?;
+                    open.published += 1;
+                }
+                Ok(wait_for_confirms(open, first))
+            })?
+            .map_err(|outcome| match outcome {
+                Unconfirmed::Refused(count) => Error::NotConfirmed {
                     queue: self.name.clone(),
-                    source: "the broker refused the message (nack)".into(),
-                });
-            }
-            break;
-        }
-        // The broker sends basic.return before the confirm of the same message.
-        if let Ok(returned) = self.returns.try_recv() {
-            return Err(Error::Unroutable {
-                queue: self.name.clone(),
-                reply: format!("{} {}", returned.reply_code, returned.reply_text),
-            });
-        }
-        Ok(())
+                    count,
+                },
+                Unconfirmed::Returned(reply) => Error::Unroutable {
+                    queue: self.name.clone(),
+                    reply,
+                },
+                Unconfirmed::ChannelClosed => Error::ConnectionLost {
+                    source: "the channel closed before the broker confirmed".into(),
+                },
+            })
     }
 
     /// Takes one message from the queue, or returns `None` at once when the
     /// queue is empty. The message stays unacknowledged until
-    /// [`Delivery::ack`]; dropped without an ack, it is redelivered later.
+    /// [`Delivery::ack`]; dropped without an ack, it is redelivered.
     pub fn get(&self) -> Result<Option<Delivery>> {
-        let got = self
-            .channel
-            .lock()
-            .basic_get(self.name.as_str(), false)
-            .map_err(|err| Error::QueueOperation {
-                operation: "get",
-                queue: self.name.clone(),
-                source: boxed(err),
-            })?;
-        Ok(got.map(|got| Delivery {
-            inner: Some(got.delivery),
-            channel: self.channel.clone(),
-            queue: self.name.clone(),
-        }))
+        let mut generation = 0;
+        let got = self.slot.with("get", &self.name, |open| {
+            generation = open.generation;
+            open.channel.basic_get(self.name.as_str(), false)
+        })?;
+        Ok(got.map(|got| Delivery::new(got.delivery, self.slot.clone(), generation, &self.name)))
+    }
+
+    /// Starts a consumer on a channel of its own; see [`Consumer`].
+    pub fn consume(&self, options: &ConsumeOptions) -> Result<Consumer> {
+        Consumer::start(self.slot.connection(), &self.name, options)
+    }
+
+    /// Counts the messages ready in the queue and its consumers.
+    pub fn info(&self) -> Result<QueueInfo> {
+        self.slot.with("inspect", &self.name, |open| {
+            open.channel
+                .queue_declare_passive(self.name.as_str())
+                .map(|queue| QueueInfo {
+                    message_count: queue.declared_message_count().unwrap_or(0),
+                    consumer_count: queue.declared_consumer_count().unwrap_or(0),
+                })
+        })
+    }
+
+    /// Removes every ready message; returns how many were removed.
+    pub fn purge(&self) -> Result<u32> {
+        self.slot.with("purge", &self.name, |open| {
+            open.channel.queue_purge(self.name.as_str())
+        })
+    }
+
+    /// Deletes the queue and the messages in it; returns how many messages were deleted.
+    pub fn delete(self) -> Result<u32> {
+        self.slot.with("delete", &self.name, |open| {
+            open.channel
+                .queue_delete(self.name.as_str(), QueueDeleteOptions::default())
+        })
     }
 }
 
-/// One message taken from a queue, not yet acknowledged.
-pub struct Delivery {
-    inner: Option<amiquip::Delivery>,
-    channel: SharedChannel,
-    queue: String,
+/// Why published messages were not all confirmed.
+enum Unconfirmed {
+    Refused(usize),
+    Returned(String),
+    ChannelClosed,
 }
 
-impl std::fmt::Debug for Delivery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delivery")
-            .field("queue", &self.queue)
-            .field("bytes", &self.body().len())
-            .field("redelivered", &self.redelivered())
-            .finish()
-    }
-}
-
-impl Delivery {
-    /// The message body, byte for byte as published.
-    pub fn body(&self) -> &[u8] {
-        self.inner.as_ref().map_or(&[], |d| d.body.as_slice())
-    }
-
-    /// True when the broker delivered this message before and it was not acknowledged.
-    pub fn redelivered(&self) -> bool {
-        self.inner.as_ref().is_some_and(|d| d.redelivered)
-    }
-
-    /// Acknowledges the message: the broker forgets it.
-    pub fn ack(mut self) -> Result<()> {
-        match self.inner.take() {
-            Some(delivery) => {
-                delivery
-                    .ack(&self.channel.lock())
-                    .map_err(|err| Error::QueueOperation {
-                        operation: "ack",
-                        queue: self.queue.clone(),
-                        source: boxed(err),
-                    })
-            }
-            None => Ok(()),
+/// Waits until the broker has confirmed every tag from `first` to
+/// `open.published`, then reports any message it returned or refused.
+fn wait_for_confirms(open: &OpenChannel, first: u64) -> std::result::Result<(), Unconfirmed> {
+    let last = open.published;
+    let mut confirmed_up_to = first - 1;
+    let mut refused = 0usize;
+    while confirmed_up_to < last {
+        let Ok(confirm) = open.confirms.recv() else {
+            return Err(Unconfirmed::ChannelClosed);
+        };
+        let (payload, acked) = match confirm {
+            Confirm::Ack(payload) => (payload, true),
+            Confirm::Nack(payload) => (payload, false),
+        };
+        let tag = payload.delivery_tag;
+        if tag < first {
+            continue; // an earlier call's confirm
         }
+        // Confirms come in tag order; `multiple` covers every tag up to this one.
+        let covered = if payload.multiple {
+            tag.saturating_sub(confirmed_up_to)
+        } else {
+            1
+        };
+        if !acked {
+            refused += usize::try_from(covered).unwrap_or(usize::MAX);
+        }
+        confirmed_up_to = confirmed_up_to.max(tag);
     }
+    // The broker sends basic.return before the confirm of the same message.
+    if let Ok(returned) = open.returns.try_recv() {
+        while open.returns.try_recv().is_ok() {}
+        return Err(Unconfirmed::Returned(format!(
+            "{} {}",
+            returned.reply_code, returned.reply_text
+        )));
+    }
+    if refused > 0 {
+        return Err(Unconfirmed::Refused(refused));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     fn assert_send<T: Send>() {}
 
     #[test]
     fn handles_can_move_to_other_threads() {
-        assert_send::<super::Queue>();
-        assert_send::<super::Delivery>();
+        assert_send::<Queue>();
+        assert_send::<Delivery>();
+        assert_send::<Consumer>();
         assert_send::<crate::Connection>();
+    }
+
+    #[test]
+    fn options_become_the_brokers_x_arguments() {
+        let arguments = QueueOptions::default()
+            .message_ttl(Duration::from_millis(1500))
+            .max_length(10)
+            .dead_letter(DeadLetter::to_queue("dead"))
+            .queue_type(QueueType::Quorum)
+            .arguments();
+        assert_eq!(arguments["x-message-ttl"], AmqpValue::LongLongInt(1500));
+        assert_eq!(arguments["x-max-length"], AmqpValue::LongLongInt(10));
+        assert_eq!(
+            arguments["x-dead-letter-exchange"],
+            AmqpValue::LongString(String::new())
+        );
+        assert_eq!(
+            arguments["x-dead-letter-routing-key"],
+            AmqpValue::LongString("dead".into())
+        );
+        assert_eq!(
+            arguments["x-queue-type"],
+            AmqpValue::LongString("quorum".into())
+        );
     }
 }

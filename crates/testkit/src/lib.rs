@@ -10,6 +10,9 @@
 
 use std::process::{Command, Stdio};
 
+mod broker;
+pub use broker::{remove_container_at_exit, shared_broker, Broker};
+
 /// A container image that tests need, with its official name and the name of
 /// the fallback that `scripts/test-images` builds offline.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,212 @@
+//! Publishing, getting, consuming and settling messages on a real broker.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use mq_lite::{ConsumeOptions, Error, HeaderValue, Message, QueueOptions};
+
+#[test]
+fn get_returns_none_at_once_on_an_empty_queue() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("empty"), &QueueOptions::default())
+        .unwrap();
+    let started = Instant::now();
+    assert!(queue.get().unwrap().is_none());
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn bodies_round_trip_byte_for_byte_empty_binary_and_16_mib() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("bodies"), &QueueOptions::default())
+        .unwrap();
+    let big: Vec<u8> = (0..16 * 1024 * 1024)
+        .map(|i: u32| (i % 251) as u8)
+        .collect();
+    let bodies: [&[u8]; 3] = [b"", &[0, 159, 146, 150, 255, b'\n'], &big];
+    for body in bodies {
+        queue.publish(body).unwrap();
+        let delivery = queue.get().unwrap().expect("a message");
+        assert_eq!(delivery.body(), body);
+        assert!(delivery.properties().persistent, "persistent by default");
+        delivery.ack().unwrap();
+    }
+}
+
+#[test]
+fn properties_reach_the_consumer() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("props"), &QueueOptions::default())
+        .unwrap();
+    queue
+        .publish_message(
+            &Message::new(b"{}".to_vec())
+                .content_type("application/json")
+                .header("attempt", 2)
+                .header("origin", "test")
+                .correlation_id("job-7")
+                .reply_to("results")
+                .expiration(Duration::from_secs(60))
+                .persistent(false),
+        )
+        .unwrap();
+    let delivery = queue.get().unwrap().unwrap();
+    let properties = delivery.properties();
+    assert_eq!(properties.content_type.as_deref(), Some("application/json"));
+    assert_eq!(properties.headers["attempt"], HeaderValue::Int(2));
+    assert_eq!(
+        properties.headers["origin"],
+        HeaderValue::Text("test".into())
+    );
+    assert_eq!(properties.correlation_id.as_deref(), Some("job-7"));
+    assert_eq!(properties.reply_to.as_deref(), Some("results"));
+    assert_eq!(properties.expiration, Some(Duration::from_secs(60)));
+    assert!(!properties.persistent);
+}
+
+#[test]
+fn publishing_to_a_deleted_queue_is_unroutable_not_silently_dropped() {
+    let mut connection = common::connect();
+    let name = common::unique("deleted");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    let other = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    other.delete().unwrap();
+    let err = queue.publish(b"lost?").unwrap_err();
+    assert!(matches!(err, Error::Unroutable { .. }), "{err:?}");
+    // The handle stays usable: the next publish is refused the same way.
+    assert!(matches!(
+        queue.publish(b"again"),
+        Err(Error::Unroutable { .. })
+    ));
+}
+
+#[test]
+fn a_batch_is_confirmed_once_and_arrives_in_order() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("batch"), &QueueOptions::default())
+        .unwrap();
+    let messages: Vec<Message> = (0..500u32)
+        .map(|i| Message::new(i.to_be_bytes().to_vec()))
+        .collect();
+    queue.publish_batch(&messages).unwrap();
+    assert_eq!(queue.info().unwrap().message_count, 500);
+    for i in 0..500u32 {
+        let delivery = queue.get().unwrap().unwrap();
+        assert_eq!(delivery.body(), i.to_be_bytes());
+        delivery.ack().unwrap();
+    }
+}
+
+#[test]
+fn a_delivery_dropped_without_ack_comes_back_redelivered() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("dropped"), &QueueOptions::default())
+        .unwrap();
+    queue.publish(b"at least once").unwrap();
+    let first = queue.get().unwrap().unwrap();
+    assert!(!first.redelivered());
+    drop(first);
+    let again = queue.get().unwrap().expect("the message came back");
+    assert_eq!(again.body(), b"at least once");
+    assert!(again.redelivered());
+    again.ack().unwrap();
+}
+
+#[test]
+fn nack_with_requeue_redelivers_and_reject_without_requeue_drops() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("nack"), &QueueOptions::default())
+        .unwrap();
+    queue.publish(b"m").unwrap();
+    queue.get().unwrap().unwrap().nack(true).unwrap();
+    let again = queue.get().unwrap().unwrap();
+    assert!(again.redelivered());
+    again.reject(false).unwrap();
+    assert!(queue.get().unwrap().is_none());
+}
+
+#[test]
+fn consume_iterates_with_prefetch_and_ends_after_the_idle_timeout() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("consume"), &QueueOptions::default())
+        .unwrap();
+    queue
+        .publish_batch((0..50u8).map(|i| Message::new(vec![i])))
+        .unwrap();
+    let consumer = queue
+        .consume(
+            &ConsumeOptions::default()
+                .prefetch(5)
+                .idle_timeout(Duration::from_millis(300)),
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    for delivery in consumer {
+        let delivery = delivery.unwrap();
+        seen.push(delivery.body()[0]);
+        delivery.ack().unwrap();
+    }
+    assert_eq!(seen, (0..50).collect::<Vec<u8>>());
+    assert_eq!(queue.info().unwrap().message_count, 0);
+}
+
+#[test]
+fn a_consumer_moves_to_another_thread_and_unacked_messages_return_when_it_is_dropped() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("thread"), &QueueOptions::default())
+        .unwrap();
+    queue
+        .publish_batch((0..3u8).map(|i| Message::new(vec![i])))
+        .unwrap();
+    let mut consumer = queue
+        .consume(&ConsumeOptions::default().prefetch(3))
+        .unwrap();
+    let held = std::thread::spawn(move || {
+        let first = consumer
+            .next_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap();
+        first.ack().unwrap();
+        let second = consumer
+            .next_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap();
+        (consumer, second)
+    })
+    .join()
+    .unwrap();
+    drop(held); // consumer and an unacked delivery
+    let mut rest = Vec::new();
+    while let Some(delivery) = queue.get().unwrap() {
+        rest.push(delivery.body()[0]);
+        delivery.ack().unwrap();
+    }
+    rest.sort();
+    assert_eq!(rest, vec![1, 2]);
+}
+
+#[test]
+fn a_consumer_of_a_deleted_queue_ends_with_a_typed_error() {
+    let mut connection = common::connect();
+    let name = common::unique("cancelled");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    let mut consumer = queue.consume(&ConsumeOptions::default()).unwrap();
+    queue.delete().unwrap();
+    let err = consumer.next_timeout(Duration::from_secs(5)).unwrap_err();
+    assert!(matches!(err, Error::ConsumerCancelled { .. }), "{err:?}");
+}

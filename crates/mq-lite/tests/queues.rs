@@ -1,0 +1,170 @@
+//! Declaring, inspecting, purging and deleting queues on a real broker.
+
+mod common;
+
+use std::time::Duration;
+
+use mq_lite::{check_queue_name, DeadLetter, Error, QueueOptions, QueueType};
+
+#[test]
+fn declare_then_info_counts_messages_and_consumers() {
+    let mut connection = common::connect();
+    let name = common::unique("info");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    queue.publish(b"one").unwrap();
+    queue.publish(b"two").unwrap();
+    let info = connection
+        .queue_info(&name)
+        .unwrap()
+        .expect("the queue exists");
+    assert_eq!(info.message_count, 2);
+    assert_eq!(info.consumer_count, 0);
+    assert_eq!(queue.info().unwrap().message_count, 2);
+}
+
+#[test]
+fn passive_declare_of_a_missing_queue_is_none_and_the_connection_stays_usable() {
+    let mut connection = common::connect();
+    assert_eq!(
+        connection.queue_info(&common::unique("missing")).unwrap(),
+        None
+    );
+    connection
+        .declare_queue(&common::unique("after-missing"), &QueueOptions::default())
+        .expect("the connection still works");
+}
+
+#[test]
+fn redeclaring_with_other_arguments_is_precondition_failed_and_handles_stay_usable() {
+    let mut connection = common::connect();
+    let name = common::unique("redeclare");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    let err = connection
+        .declare_queue(&name, &QueueOptions::default().durable(false))
+        .unwrap_err();
+    assert!(matches!(err, Error::PreconditionFailed { .. }), "{err:?}");
+    // The first handle and the connection both go on working.
+    queue.publish(b"still here").unwrap();
+    let again = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    assert_eq!(
+        again.get().unwrap().expect("a message").body(),
+        b"still here"
+    );
+}
+
+#[test]
+fn purge_empties_the_queue_and_delete_removes_it() {
+    let mut connection = common::connect();
+    let name = common::unique("purge");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    queue
+        .publish_batch((0..5).map(|i| mq_lite::Message::new(vec![i])))
+        .unwrap();
+    assert_eq!(queue.purge().unwrap(), 5);
+    queue.publish(b"x").unwrap();
+    assert_eq!(queue.delete().unwrap(), 1);
+    assert_eq!(connection.queue_info(&name).unwrap(), None);
+}
+
+#[test]
+fn max_length_drops_the_oldest_into_the_dead_letter_queue() {
+    let mut connection = common::connect();
+    let dead = connection
+        .declare_queue(&common::unique("dead"), &QueueOptions::default())
+        .unwrap();
+    let queue = connection
+        .declare_queue(
+            &common::unique("bounded"),
+            &QueueOptions::default()
+                .max_length(2)
+                .dead_letter(DeadLetter::to_queue(dead.name())),
+        )
+        .unwrap();
+    for body in [b"1", b"2", b"3"] {
+        queue.publish(body).unwrap();
+    }
+    assert_eq!(queue.info().unwrap().message_count, 2);
+    assert_eq!(dead.get().unwrap().expect("dead-lettered").body(), b"1");
+}
+
+#[test]
+fn message_ttl_expires_messages() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(
+            &common::unique("ttl"),
+            &QueueOptions::default().message_ttl(Duration::from_millis(50)),
+        )
+        .unwrap();
+    queue.publish(b"short-lived").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(queue.get().unwrap().is_none());
+}
+
+#[test]
+fn quorum_queues_can_be_declared() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(
+            &common::unique("quorum"),
+            &QueueOptions::default().queue_type(QueueType::Quorum),
+        )
+        .unwrap();
+    queue.publish(b"replicated").unwrap();
+    queue.get().unwrap().expect("a message").ack().unwrap();
+}
+
+#[test]
+fn exclusive_queues_are_locked_for_other_connections() {
+    let mut owner = common::connect();
+    let name = common::unique("exclusive");
+    owner
+        .declare_queue(
+            &name,
+            &QueueOptions::default().durable(false).exclusive(true),
+        )
+        .unwrap();
+    let err = common::connect()
+        .declare_queue(
+            &name,
+            &QueueOptions::default().durable(false).exclusive(true),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::QueueLocked { .. }), "{err:?}");
+}
+
+#[test]
+fn reply_queues_are_named_by_the_broker() {
+    let mut connection = common::connect();
+    let queue = connection.declare_reply_queue().unwrap();
+    assert!(queue.name().starts_with("amq.gen-"), "{}", queue.name());
+    queue.publish(b"reply").unwrap();
+    assert_eq!(queue.get().unwrap().unwrap().body(), b"reply");
+}
+
+#[test]
+fn bad_names_are_refused_before_anything_is_sent() {
+    let mut connection = common::connect();
+    for name in ["", "amq.reserved", &"n".repeat(256)] {
+        let err = connection
+            .declare_queue(name, &QueueOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidQueueName { .. }), "{err:?}");
+        assert!(check_queue_name(name).is_err());
+    }
+    let longest = "n".repeat(255);
+    connection
+        .declare_queue(
+            &longest,
+            &QueueOptions::default().durable(false).auto_delete(true),
+        )
+        .expect("255 bytes is allowed");
+}
