@@ -296,6 +296,29 @@ impl Queue {
             })
     }
 
+    /// Publishes `message` without waiting for the broker's confirm: the
+    /// call returns once the message is handed to the connection. Faster,
+    /// but a message lost in a broker crash or unroutable is not reported;
+    /// use [`publish_message`](Self::publish_message) when that matters.
+    pub fn publish_unconfirmed(&self, message: &Message) -> Result<()> {
+        self.slot.with("publish", &self.name, |open| {
+            open.channel.basic_publish(
+                "",
+                Publish {
+                    body: message.body(),
+                    routing_key: self.name.clone(),
+                    mandatory: false,
+                    immediate: false,
+                    properties: message.properties().to_amqp(),
+                },
+            )?;
+            open.published += 1;
+            // Keep the confirms that nobody waits for from piling up.
+            while open.confirms.try_recv().is_ok() {}
+            Ok(())
+        })
+    }
+
     /// Takes one message from the queue, or returns `None` at once when the
     /// queue is empty. The message stays unacknowledged until
     /// [`Delivery::ack`]; dropped without an ack, it is redelivered.

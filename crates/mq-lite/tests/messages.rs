@@ -210,3 +210,16 @@ fn a_consumer_of_a_deleted_queue_ends_with_a_typed_error() {
     let err = consumer.next_timeout(Duration::from_secs(5)).unwrap_err();
     assert!(matches!(err, Error::ConsumerCancelled { .. }), "{err:?}");
 }
+
+#[test]
+fn unconfirmed_publishes_arrive_and_do_not_disturb_later_confirmed_ones() {
+    let mut connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("unconfirmed"), &QueueOptions::default())
+        .unwrap();
+    for i in 0..100u8 {
+        queue.publish_unconfirmed(&Message::new(vec![i])).unwrap();
+    }
+    queue.publish(b"confirmed").unwrap();
+    assert_eq!(queue.info().unwrap().message_count, 101);
+}
