@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::delete::DeleteRefusal;
+use crate::paths::PathError;
+
 /// A boxed error from the layer below (gix or the OS), kept as a source so
 /// that no backend type appears in repo-lite's API.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -48,6 +51,116 @@ pub enum Error {
         /// The reference.
         reference: String,
         /// What gix reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A file path given to repo-lite was refused before anything was
+    /// written; `source` says why.
+    #[error("refusing the path {path:?}")]
+    InvalidPath {
+        /// The path as given.
+        path: PathBuf,
+        /// Which rule it breaks.
+        #[source]
+        source: PathError,
+    },
+
+    /// There is no file at `path` in the commit `HEAD` points at (or `HEAD`
+    /// has no commit yet).
+    #[error("no file {path:?} at HEAD in {root}")]
+    FileNotFound {
+        /// The work tree.
+        root: PathBuf,
+        /// The path as given.
+        path: PathBuf,
+    },
+
+    /// `path` names a directory, a symbolic link or a submodule at `HEAD`,
+    /// not a regular file.
+    #[error("{path:?} is not a regular file at HEAD in {root}")]
+    NotAFile {
+        /// The work tree.
+        root: PathBuf,
+        /// The path as given.
+        path: PathBuf,
+    },
+
+    /// The author or committer name or email would corrupt a commit.
+    #[error("invalid signature {name:?} <{email}>")]
+    InvalidSignature {
+        /// The name as given.
+        name: String,
+        /// The email as given.
+        email: String,
+        /// Which character is refused.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A file or directory of the work tree could not be read, written or
+    /// removed.
+    #[error("cannot update {path} in the work tree")]
+    Worktree {
+        /// The file or directory on disk.
+        path: PathBuf,
+        /// What the OS reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The objects or the reference of a new commit could not be written.
+    #[error("cannot commit {path:?} in {root}")]
+    Commit {
+        /// The work tree.
+        root: PathBuf,
+        /// The file path being committed, as given.
+        path: PathBuf,
+        /// What gix reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The index (staging area) could not be read or written after a commit.
+    #[error("cannot write the index of {root}")]
+    Index {
+        /// The work tree.
+        root: PathBuf,
+        /// What gix reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// `HEAD`, a tree, a file or the history could not be read.
+    #[error("cannot read {what} in {root}")]
+    Read {
+        /// The work tree.
+        root: PathBuf,
+        /// What was being read, such as `HEAD` or a file path.
+        what: String,
+        /// What gix reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// [`Project::delete`](crate::Project::delete) refused `path`; nothing
+    /// was removed.
+    #[error("refusing to delete {path}")]
+    DeleteRefused {
+        /// The path as given.
+        path: PathBuf,
+        /// Why it was refused.
+        #[source]
+        source: DeleteRefusal,
+    },
+
+    /// Deleting the project at `path` failed part way, or its metadata
+    /// could not be read.
+    #[error("cannot delete {path}")]
+    Delete {
+        /// The path as given.
+        path: PathBuf,
+        /// What the OS reported.
         #[source]
         source: BoxError,
     },

@@ -1,25 +1,55 @@
 //! Git project helpers on gix.
 //!
-//! repo-lite creates and opens git projects (a repository with a work tree)
+//! repo-lite creates, opens and deletes git projects (a repository with a
+//! work tree) and changes them one file at a time, each change one commit,
 //! through [gix], a pure-Rust git implementation, so no `git` binary or C
 //! library is needed. gix's types never appear in this API.
 //!
 //! ```
-//! use repo_lite::{InitOptions, Project};
+//! use repo_lite::{InitOptions, Outcome, Project, Signature};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
-//! let project = Project::init(dir.path().join("demo"), &InitOptions::default())?;
+//! let project = Project::init(dir.path().join("demo"), &InitOptions::default())?
+//!     .with_signature(Signature::new("Ada", "ada@example.com"));
 //! assert_eq!(project.current_branch()?.as_deref(), Some("main"));
+//!
+//! project.add_file("docs/hello.txt", "hello\n", "Add a greeting")?;
+//! project.update_file("docs/hello.txt", "hello, world\n", "Greet the world")?;
+//! // Writing what HEAD already holds makes no commit.
+//! let again = project.update_file("docs/hello.txt", "hello, world\n", "No-op")?;
+//! assert_eq!(again, Outcome::Unchanged);
+//!
+//! assert_eq!(project.read_file("docs/hello.txt")?, b"hello, world\n");
+//! let log = project.log(10)?;
+//! assert_eq!(log.len(), 2);
+//! assert_eq!(log[0].message, "Greet the world\n");
+//! assert_eq!(log[0].author_email, "ada@example.com");
 //! # Ok(())
 //! # }
 //! ```
 //!
+//! Paths are relative to the work tree and checked before anything is
+//! written (see [`PathError`]); [`Project::delete`] removes a whole project
+//! only when handed the top level of a work tree (see [`DeleteRefusal`]).
+//!
 //! [gix]: https://docs.rs/gix
 #![deny(missing_docs, unsafe_code)]
 
+mod commit;
+mod delete;
 mod error;
+mod history;
+mod index;
+mod paths;
 mod project;
+mod signature;
+mod worktree;
 
+pub use commit::Outcome;
+pub use delete::DeleteRefusal;
 pub use error::{BoxError, Error, Result};
+pub use history::CommitInfo;
+pub use paths::PathError;
 pub use project::{InitOptions, Project, DEFAULT_BRANCH};
+pub use signature::Signature;

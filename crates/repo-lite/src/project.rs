@@ -6,6 +6,7 @@ use gix::refs::transaction::{PreviousValue, RefEdit};
 use gix::refs::FullName;
 
 use crate::error::{Error, Result};
+use crate::signature::{self, Signature};
 
 /// The branch a new project starts on unless told otherwise.
 pub const DEFAULT_BRANCH: &str = "main";
@@ -37,14 +38,16 @@ impl InitOptions {
 
 /// A git repository with a work tree.
 pub struct Project {
-    repo: gix::Repository,
-    root: PathBuf,
+    pub(crate) repo: gix::Repository,
+    pub(crate) root: PathBuf,
+    signature: Option<Signature>,
 }
 
 impl std::fmt::Debug for Project {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Project")
             .field("root", &self.root)
+            .field("signature", &self.signature)
             .finish_non_exhaustive()
     }
 }
@@ -102,12 +105,46 @@ impl Project {
                 path: path.to_owned(),
                 source: "a bare repository has no work tree".into(),
             })?;
-        Ok(Project { repo, root })
+        Ok(Project {
+            repo,
+            root,
+            signature: None,
+        })
     }
 
     /// The top directory of the work tree.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Commits made from now on are authored and committed by `signature`
+    /// rather than the identity from git config.
+    pub fn with_signature(mut self, signature: Signature) -> Self {
+        self.signature = Some(signature);
+        self
+    }
+
+    /// Sets, or with `None` clears, the explicit signature of
+    /// [`with_signature`](Self::with_signature).
+    pub fn set_signature(&mut self, signature: Option<Signature>) {
+        self.signature = signature;
+    }
+
+    /// The author of the next commit: the explicit signature if one was set,
+    /// else `user.name`/`user.email` (or `author.*`, or `GIT_AUTHOR_*`) as
+    /// git config resolves them, else [`Signature::fallback`].
+    pub fn signature(&self) -> Signature {
+        self.identities().0
+    }
+
+    /// Author and committer, each resolved as [`signature`](Self::signature)
+    /// says (git config may name a different committer).
+    pub(crate) fn identities(&self) -> (Signature, Signature) {
+        let explicit = self.signature.as_ref();
+        (
+            signature::resolve(explicit, signature::from_config(self.repo.author())),
+            signature::resolve(explicit, signature::from_config(self.repo.committer())),
+        )
     }
 
     /// The short name of the branch `HEAD` points at, such as `main`; `None`

@@ -1,25 +1,9 @@
 //! Integration tests, with the real git CLI as the oracle.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use common::git;
 use repo_lite::{Error, InitOptions, Project};
-
-/// Runs `git args...` in `dir` and returns its trimmed stdout, failing on a non-zero exit.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("the git CLI is installed");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 #[test]
 fn init_creates_a_repository_that_git_reads_with_head_on_main() {

@@ -1,0 +1,196 @@
+//! Changing one file at a time, each change one commit on the current
+//! branch, with the work tree and the index kept in step.
+
+use std::path::Path;
+
+use gix::objs::tree::EntryKind;
+
+use crate::error::{BoxError, Error, Result};
+use crate::paths;
+use crate::project::Project;
+use crate::signature::Signature;
+
+/// What [`Project::add_file`] or [`Project::update_file`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// One commit was made on the current branch.
+    Committed {
+        /// The new commit's full id in hex.
+        id: String,
+    },
+    /// The file already had exactly these contents at `HEAD`: nothing was
+    /// written and no commit was made.
+    Unchanged,
+}
+
+enum Change<'a> {
+    /// Create or overwrite.
+    Add(&'a [u8]),
+    /// Overwrite only.
+    Update(&'a [u8]),
+    Remove,
+}
+
+impl Project {
+    /// Writes `contents` to the file at `path` (relative to the work tree,
+    /// parent directories created as needed) and commits it with `message`
+    /// on the current branch, as the first commit if the branch has none.
+    /// An existing file is overwritten and keeps its executable bit.
+    ///
+    /// Afterwards the work tree file, the index and `HEAD` agree. Returns
+    /// [`Outcome::Unchanged`] without committing if `HEAD` already has these
+    /// contents at `path`.
+    ///
+    /// Fails with [`Error::InvalidPath`] before anything is written if `path`
+    /// is refused (see [`PathError`](crate::PathError)), with
+    /// [`Error::NotAFile`] if `path` is a directory, symbolic link or
+    /// submodule at `HEAD`, and with [`Error::InvalidSignature`] if the
+    /// signature would corrupt the commit.
+    pub fn add_file(
+        &self,
+        path: impl AsRef<Path>,
+        contents: impl AsRef<[u8]>,
+        message: &str,
+    ) -> Result<Outcome> {
+        self.apply(path.as_ref(), Change::Add(contents.as_ref()), message)
+    }
+
+    /// Like [`add_file`](Self::add_file), but the file must already exist at
+    /// `HEAD`: [`Error::FileNotFound`] otherwise, and nothing is written.
+    pub fn update_file(
+        &self,
+        path: impl AsRef<Path>,
+        contents: impl AsRef<[u8]>,
+        message: &str,
+    ) -> Result<Outcome> {
+        self.apply(path.as_ref(), Change::Update(contents.as_ref()), message)
+    }
+
+    /// Removes the file at `path` from the work tree (with the directories
+    /// this leaves empty) and commits the removal with `message`; returns the
+    /// new commit's id in hex.
+    ///
+    /// Fails with [`Error::FileNotFound`] if `HEAD` has no file at `path`,
+    /// and otherwise as [`add_file`](Self::add_file) does.
+    pub fn remove_file(&self, path: impl AsRef<Path>, message: &str) -> Result<String> {
+        match self.apply(path.as_ref(), Change::Remove, message)? {
+            Outcome::Committed { id } => Ok(id),
+            // A removal always changes the tree; reaching this would be a bug.
+            Outcome::Unchanged => Err(Error::Commit {
+                root: self.root.clone(),
+                path: path.as_ref().to_owned(),
+                source: "removing the file left the tree unchanged".into(),
+            }),
+        }
+    }
+
+    fn apply(&self, given: &Path, change: Change<'_>, message: &str) -> Result<Outcome> {
+        // Every check comes before the first write.
+        let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
+            path: given.to_owned(),
+            source,
+        })?;
+        paths::check_worktree(&self.root, &path, given)?;
+        let (author, committer) = self.identities();
+        author.validate()?;
+        committer.validate()?;
+        let head = self.head_state()?;
+        let existing = self.entry_at(head.tree, &path)?;
+        let not_a_file = || Error::NotAFile {
+            root: self.root.clone(),
+            path: given.to_owned(),
+        };
+        let not_found = || Error::FileNotFound {
+            root: self.root.clone(),
+            path: given.to_owned(),
+        };
+        let commit_error = |source: BoxError| Error::Commit {
+            root: self.root.clone(),
+            path: given.to_owned(),
+            source,
+        };
+        let file = self.root.join(path.as_path());
+
+        let mut editor = self
+            .repo
+            .edit_tree(head.tree)
+            .map_err(|err| commit_error(err.into()))?;
+        match change {
+            Change::Add(contents) | Change::Update(contents) => {
+                let kind = match existing {
+                    None if matches!(change, Change::Update(_)) => return Err(not_found()),
+                    None => EntryKind::Blob,
+                    Some((mode, _)) if mode.is_blob() => mode.kind(),
+                    Some(_) => return Err(not_a_file()),
+                };
+                let blob = self
+                    .repo
+                    .write_blob(contents)
+                    .map_err(|err| commit_error(err.into()))?
+                    .detach();
+                if existing.map(|(_, id)| id) == Some(blob) {
+                    return Ok(Outcome::Unchanged);
+                }
+                crate::worktree::write_file(&file, contents, kind == EntryKind::BlobExecutable)?;
+                editor
+                    .upsert(path.to_bstring(), kind, blob)
+                    .map_err(|err| commit_error(err.into()))?;
+            }
+            Change::Remove => {
+                match existing {
+                    None => return Err(not_found()),
+                    Some((mode, _)) if !mode.is_blob() => return Err(not_a_file()),
+                    Some(_) => {}
+                }
+                crate::worktree::remove_file(&self.root, &file)?;
+                editor
+                    .remove(path.to_bstring())
+                    .map_err(|err| commit_error(err.into()))?;
+            }
+        }
+        let tree = editor
+            .write()
+            .map_err(|err| commit_error(err.into()))?
+            .detach();
+        let id = self
+            .commit_tree(&author, &committer, message, tree, head.commit)
+            .map_err(commit_error)?;
+        self.sync_index(tree, &path, &file)?;
+        Ok(Outcome::Committed { id })
+    }
+
+    /// Writes the commit and moves the current branch (or a detached `HEAD`)
+    /// to it, provided `HEAD` still points at `parent`.
+    fn commit_tree(
+        &self,
+        author: &Signature,
+        committer: &Signature,
+        message: &str,
+        tree: gix::hash::ObjectId,
+        parent: Option<gix::hash::ObjectId>,
+    ) -> Result<String, BoxError> {
+        let now = gix::date::Time::now_local_or_utc();
+        let actor = |signature: &Signature| gix::actor::Signature {
+            name: signature.name.as_str().into(),
+            email: signature.email.as_str().into(),
+            time: now,
+        };
+        let (author, committer) = (actor(author), actor(committer));
+        let (mut author_time, mut committer_time) = Default::default();
+        // git ends messages with a newline; `git log` and fsck expect it.
+        let message = if message.ends_with('\n') {
+            message.to_owned()
+        } else {
+            format!("{message}\n")
+        };
+        let id = self.repo.commit_as(
+            committer.to_ref(&mut committer_time),
+            author.to_ref(&mut author_time),
+            "HEAD",
+            message,
+            tree,
+            parent,
+        )?;
+        Ok(id.to_hex().to_string())
+    }
+}

@@ -1,0 +1,172 @@
+//! Reading what `HEAD` holds: its files and its history.
+
+use std::path::{Path, PathBuf};
+
+use gix::hash::ObjectId;
+use gix::objs::tree::EntryMode;
+use gix::revision::walk::Sorting;
+use gix::traverse::commit::simple::CommitTimeOrder;
+
+use crate::error::{BoxError, Error, Result};
+use crate::paths::{self, RepoPath};
+use crate::project::Project;
+
+/// One commit of [`Project::log`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommitInfo {
+    /// The full commit id in hex, as `git log --format=%H` prints it.
+    pub id: String,
+    /// The author's name.
+    pub author_name: String,
+    /// The author's email.
+    pub author_email: String,
+    /// When the commit was authored, in seconds since the Unix epoch.
+    pub time: i64,
+    /// The whole commit message, as stored (usually ending in a newline).
+    pub message: String,
+}
+
+/// The commit `HEAD` points at (`None` on an unborn branch) and its tree
+/// (the empty tree on an unborn branch).
+pub(crate) struct HeadState {
+    pub(crate) commit: Option<ObjectId>,
+    pub(crate) tree: ObjectId,
+}
+
+impl Project {
+    fn read_error(&self, what: impl Into<String>) -> impl FnOnce(gix::Error) -> Error + '_ {
+        let what = what.into();
+        move |err| Error::Read {
+            root: self.root.clone(),
+            what,
+            source: BoxError::from(err),
+        }
+    }
+
+    pub(crate) fn head_state(&self) -> Result<HeadState> {
+        let mut head = self.repo.head().map_err(self.read_error("HEAD"))?;
+        match head.try_peel_to_id().map_err(self.read_error("HEAD"))? {
+            None => Ok(HeadState {
+                commit: None,
+                tree: ObjectId::empty_tree(self.repo.object_hash()),
+            }),
+            Some(id) => {
+                let commit = id.detach();
+                let tree = self
+                    .repo
+                    .find_commit(commit)
+                    .and_then(|commit| commit.tree_id())
+                    .map_err(self.read_error("the commit at HEAD"))?
+                    .detach();
+                Ok(HeadState {
+                    commit: Some(commit),
+                    tree,
+                })
+            }
+        }
+    }
+
+    /// The mode and object id of `path` in `tree`, if it has an entry.
+    pub(crate) fn entry_at(
+        &self,
+        tree: ObjectId,
+        path: &RepoPath,
+    ) -> Result<Option<(EntryMode, ObjectId)>> {
+        let what = || path.as_path().display().to_string();
+        let entry = self
+            .repo
+            .find_tree(tree)
+            .and_then(|tree| tree.lookup_entry(path.components()))
+            .map_err(self.read_error(what()))?;
+        Ok(entry.map(|entry| (entry.mode(), entry.object_id())))
+    }
+
+    /// The contents of the file at `path` in the commit `HEAD` points at.
+    ///
+    /// Fails with [`Error::InvalidPath`] for a path that
+    /// [`add_file`](Self::add_file) would refuse, [`Error::FileNotFound`] if
+    /// there is no such file (or no commit yet), and [`Error::NotAFile`] for
+    /// a directory, symbolic link or submodule.
+    pub fn read_file(&self, path: impl AsRef<Path>) -> Result<Vec<u8>> {
+        let given = path.as_ref();
+        let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
+            path: given.to_owned(),
+            source,
+        })?;
+        let head = self.head_state()?;
+        match self.entry_at(head.tree, &path)? {
+            None => Err(Error::FileNotFound {
+                root: self.root.clone(),
+                path: given.to_owned(),
+            }),
+            Some((mode, _)) if !mode.is_blob() => Err(Error::NotAFile {
+                root: self.root.clone(),
+                path: given.to_owned(),
+            }),
+            Some((_, id)) => {
+                let blob = self
+                    .repo
+                    .find_blob(id)
+                    .map_err(self.read_error(given.display().to_string()))?;
+                Ok(blob.data.clone())
+            }
+        }
+    }
+
+    /// Every file in the commit `HEAD` points at (regular files, executables
+    /// and symbolic links, not directories), relative to the work tree and
+    /// sorted; empty on a branch with no commit yet.
+    pub fn list_files(&self) -> Result<Vec<PathBuf>> {
+        let head = self.head_state()?;
+        let entries = self
+            .repo
+            .find_tree(head.tree)
+            .and_then(|tree| tree.traverse().breadthfirst.files())
+            .map_err(self.read_error("the tree at HEAD"))?;
+        let mut files = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if entry.mode.is_blob_or_symlink() {
+                let path = gix::path::from_bstring(entry.filepath).map_err(|err| Error::Read {
+                    root: self.root.clone(),
+                    what: "a file name at HEAD".into(),
+                    source: Box::new(err),
+                })?;
+                files.push(path);
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// The latest `limit` commits reachable from `HEAD`, newest first, like
+    /// `git log -n <limit>`; empty on a branch with no commit yet.
+    pub fn log(&self, limit: usize) -> Result<Vec<CommitInfo>> {
+        let Some(tip) = self.head_state()?.commit else {
+            return Ok(Vec::new());
+        };
+        let walk = self
+            .repo
+            .rev_walk([tip])
+            .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+            .all()
+            .map_err(self.read_error("the history"))?;
+        let mut commits = Vec::new();
+        for info in walk.take(limit) {
+            let info = info.map_err(self.read_error("the history"))?;
+            let commit = info.object().map_err(self.read_error("a commit"))?;
+            let decoded = commit.decode().map_err(self.read_error("a commit"))?;
+            let author = decoded
+                .author()
+                .map_err(self.read_error("a commit's author"))?;
+            commits.push(CommitInfo {
+                id: info.id.to_hex().to_string(),
+                author_name: author.name.to_string(),
+                author_email: author.email.to_string(),
+                time: author.seconds(),
+                message: decoded.message.to_string(),
+            });
+        }
+        Ok(commits)
+    }
+}

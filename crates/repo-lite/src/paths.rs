@@ -1,0 +1,256 @@
+//! Checks on the file paths handed to repo-lite, made before anything is
+//! written, so that a path can never reach outside the work tree or into the
+//! repository's own `.git` directory.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use gix::bstr::BString;
+
+use crate::error::{Error, Result};
+
+/// Why a file path was refused (the source of
+/// [`Error::InvalidPath`](crate::Error::InvalidPath)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PathError {
+    /// The path is empty, or names the work tree itself (such as `.` or
+    /// `a/..`).
+    #[error("the path is empty or names the work tree itself")]
+    Empty,
+    /// The path is absolute; paths are relative to the work tree.
+    #[error("the path is absolute, not relative to the work tree")]
+    Absolute,
+    /// The path contains a NUL byte, which git cannot store.
+    #[error("the path contains a NUL byte")]
+    Nul,
+    /// A `..` component climbs above the top of the work tree.
+    #[error("the path leaves the work tree through `..`")]
+    EscapesWorktree,
+    /// A component is `.git`, in any letter case (case-insensitive file
+    /// systems would treat `.GIT` as the repository itself).
+    #[error("the path goes through a `.git` directory")]
+    GitDir,
+    /// An existing part of the path, `link` (relative to the work tree), is a
+    /// symbolic link that leads out of the work tree, or nowhere.
+    #[error("{link:?} is a symbolic link leading out of the work tree")]
+    SymlinkEscapes {
+        /// The symbolic link, relative to the work tree.
+        link: PathBuf,
+    },
+    /// An existing part of the path, `link` (relative to the work tree), is a
+    /// symbolic link inside the work tree. Git does not follow symbolic links
+    /// in paths, so writing through one would leave the work tree and the
+    /// commit disagreeing.
+    #[error("{link:?} is a symbolic link, which git does not follow")]
+    Symlink {
+        /// The symbolic link, relative to the work tree.
+        link: PathBuf,
+    },
+}
+
+/// A path checked by [`normalize`]: relative, free of `.` and `..`, never
+/// empty, never touching `.git`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RepoPath {
+    parts: Vec<BString>,
+    native: PathBuf,
+}
+
+impl RepoPath {
+    /// The path as git stores it: components joined by `/`.
+    pub(crate) fn to_bstring(&self) -> BString {
+        let mut out = BString::default();
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            out.extend_from_slice(part);
+        }
+        out
+    }
+
+    /// The path's components, for tree lookups.
+    pub(crate) fn components(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts.iter().map(|part| part.as_slice())
+    }
+
+    /// The path relative to the work tree, with the platform's separators.
+    pub(crate) fn as_path(&self) -> &Path {
+        &self.native
+    }
+}
+
+/// Checks `path` on its own (no file system access) and returns it cleaned
+/// of `.` and inner `..` components.
+pub(crate) fn normalize(path: &Path) -> Result<RepoPath, PathError> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if bytes.is_empty() {
+        return Err(PathError::Empty);
+    }
+    if bytes.contains(&0) {
+        return Err(PathError::Nul);
+    }
+    let mut names: Vec<&OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => return Err(PathError::Absolute),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if names.pop().is_none() {
+                    return Err(PathError::EscapesWorktree);
+                }
+            }
+            Component::Normal(name) => {
+                // Checked even if a later `..` drops it: such a path is a
+                // probe, not a mistake.
+                if name.as_encoded_bytes().eq_ignore_ascii_case(b".git") {
+                    return Err(PathError::GitDir);
+                }
+                names.push(name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(PathError::Empty);
+    }
+    Ok(RepoPath {
+        parts: names
+            .iter()
+            .map(|name| BString::from(name.as_encoded_bytes()))
+            .collect(),
+        native: names.iter().collect(),
+    })
+}
+
+/// Checks `path` against the work tree at `root`: no existing part of it,
+/// itself included, may be a symbolic link. `given` is the path as the caller
+/// wrote it, for the error.
+pub(crate) fn check_worktree(root: &Path, path: &RepoPath, given: &Path) -> Result<()> {
+    let worktree_error = |at: &Path, err: io::Error| Error::Worktree {
+        path: at.to_owned(),
+        source: Box::new(err),
+    };
+    // Canonical, so that a work tree reached through a symbolic link is still
+    // recognised as the ancestor of its own files.
+    let canonical_root = root
+        .canonicalize()
+        .map_err(|err| worktree_error(root, err))?;
+    let mut current = canonical_root.clone();
+    let mut relative = PathBuf::new();
+    for name in path.as_path().components() {
+        current.push(name);
+        relative.push(name);
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let inside = current
+                    .canonicalize()
+                    .is_ok_and(|target| target.starts_with(&canonical_root));
+                let source = if inside {
+                    PathError::Symlink { link: relative }
+                } else {
+                    PathError::SymlinkEscapes { link: relative }
+                };
+                return Err(Error::InvalidPath {
+                    path: given.to_owned(),
+                    source,
+                });
+            }
+            Ok(_) => {}
+            // Nothing below a missing directory can exist either.
+            Err(err) if err.kind() == io::ErrorKind::NotFound => break,
+            Err(err) => return Err(worktree_error(&current, err)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(path: &str) -> PathError {
+        normalize(Path::new(path)).expect_err(path)
+    }
+
+    #[test]
+    fn relative_paths_are_cleaned_of_dot_and_inner_dot_dot() {
+        let path = normalize(Path::new("./a/b/../c.txt")).unwrap();
+        assert_eq!(path.to_bstring(), "a/c.txt");
+        assert_eq!(path.as_path(), Path::new("a/c.txt"));
+        assert_eq!(path.components().count(), 2);
+    }
+
+    #[test]
+    fn an_empty_path_or_the_worktree_itself_is_refused() {
+        assert_eq!(refusal(""), PathError::Empty);
+        assert_eq!(refusal("."), PathError::Empty);
+        assert_eq!(refusal("a/.."), PathError::Empty);
+    }
+
+    #[test]
+    fn an_absolute_path_is_refused() {
+        assert_eq!(refusal("/etc/passwd"), PathError::Absolute);
+    }
+
+    #[test]
+    fn dot_dot_escaping_the_worktree_is_refused() {
+        assert_eq!(refusal(".."), PathError::EscapesWorktree);
+        assert_eq!(refusal("../x"), PathError::EscapesWorktree);
+        assert_eq!(refusal("a/../../x"), PathError::EscapesWorktree);
+    }
+
+    #[test]
+    fn a_dot_git_component_in_any_case_is_refused() {
+        for path in [".git", ".git/config", "a/.GIT/hooks/x", ".Git", ".git/../a"] {
+            assert_eq!(refusal(path), PathError::GitDir, "{path}");
+        }
+        assert!(normalize(Path::new(".gitignore")).is_ok());
+        assert!(normalize(Path::new("a.git")).is_ok());
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused() {
+        assert_eq!(refusal("a\0b"), PathError::Nul);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_parent_leading_out_of_the_worktree_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("out")).unwrap();
+        let path = normalize(Path::new("out/file")).unwrap();
+        let err = check_worktree(root.path(), &path, Path::new("out/file")).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidPath { source: PathError::SymlinkEscapes { link }, .. } if link == Path::new("out")),
+            "{err:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_inside_the_worktree_is_refused_too() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("real", root.path().join("link")).unwrap();
+        let path = normalize(Path::new("link/file")).unwrap();
+        let err = check_worktree(root.path(), &path, Path::new("link/file")).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidPath { source: PathError::Symlink { link }, .. } if link == Path::new("link")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn missing_and_plain_parents_pass() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("dir")).unwrap();
+        for given in ["dir/new/file", "new/file", "file"] {
+            let path = normalize(Path::new(given)).unwrap();
+            check_worktree(root.path(), &path, Path::new(given)).expect(given);
+        }
+    }
+}
