@@ -1,45 +1,137 @@
-//! An AMQP channel that can be shared by a queue handle and its deliveries,
-//! and reopened after the broker closed it.
+//! The connection and channels shared by queue handles, consumers and
+//! deliveries, reopened after the broker closed them.
 //!
 //! amiquip's `Channel` is `Send` but not `Sync`, and the broker closes a
 //! channel on any channel-level error (an unknown queue, a declare with other
-//! arguments). The slot keeps the channel behind a mutex, reopens it on the
-//! next use after such an error, and numbers each opening, so that a
-//! delivery taken on an earlier opening is never acknowledged on a later one
-//! (its delivery tag would name another message).
+//! arguments). A slot keeps its channel behind a mutex and opens a new one on
+//! the next use after such an error, declaring its queue again. Each opening
+//! is numbered, so that a delivery taken on an earlier opening is never
+//! acknowledged on a later one (its delivery tag would name another message).
+//! With a reconnect policy, a lost connection is dialled again the same way.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use amiquip::Confirm;
 
+use crate::dial::Dialer;
 use crate::error::{boxed, Error, Result};
+use crate::queue::QueueOptions;
+
+/// How many times one operation may reconnect before giving up; guards
+/// against a broker that accepts connections and drops them at once.
+const MAX_RECOVERIES_PER_CALL: u32 = 5;
+
+struct Link {
+    connection: Option<amiquip::Connection>,
+    /// Bumped at each reconnection.
+    epoch: u64,
+    closed_by_user: bool,
+}
+
+struct ConnectionInner {
+    link: Mutex<Link>,
+    dialer: Dialer,
+}
 
 /// The connection, shared so that queues and consumers can open channels.
 #[derive(Clone)]
-pub(crate) struct SharedConnection(Arc<Mutex<Option<amiquip::Connection>>>);
+pub(crate) struct SharedConnection(Arc<ConnectionInner>);
 
 impl SharedConnection {
-    pub fn new(connection: amiquip::Connection) -> Self {
-        SharedConnection(Arc::new(Mutex::new(Some(connection))))
+    pub fn new(connection: amiquip::Connection, dialer: Dialer) -> Self {
+        SharedConnection(Arc::new(ConnectionInner {
+            link: Mutex::new(Link {
+                connection: Some(connection),
+                epoch: 0,
+                closed_by_user: false,
+            }),
+            dialer,
+        }))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<amiquip::Connection>> {
+    fn lock(&self) -> MutexGuard<'_, Link> {
         self.0
+            .link
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn open_channel(&self) -> Result<amiquip::Channel> {
-        match self.lock().as_mut() {
+    /// The number of the current connection (bumped at each reconnection).
+    pub fn epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// True when a reconnect policy is set.
+    pub fn recovers(&self) -> bool {
+        self.0.dialer.policy.is_some()
+    }
+
+    /// Opens a channel; also returns the epoch of the connection it is on.
+    pub fn open_channel(&self) -> Result<(amiquip::Channel, u64)> {
+        let mut link = self.lock();
+        let (epoch, closed_by_user) = (link.epoch, link.closed_by_user);
+        match link.connection.as_mut() {
             Some(connection) => connection
                 .open_channel(None)
-                .map_err(|err| Error::Channel { source: boxed(err) }),
-            None => Err(Error::ConnectionClosed),
+                .map(|channel| (channel, epoch))
+                .map_err(|err| match classify("open channel", "", err) {
+                    lost @ Error::ConnectionLost { .. } => lost,
+                    Error::QueueOperation { source, .. } => Error::Channel { source },
+                    other => other,
+                }),
+            None if closed_by_user => Err(Error::ConnectionClosed),
+            None => Err(Error::ConnectionLost {
+                source: "the connection was lost".into(),
+            }),
+        }
+    }
+
+    /// Dials the broker again after the connection of `failed_epoch` was
+    /// lost, under the reconnect policy. Does nothing if another handle has
+    /// reconnected already.
+    pub fn recover(&self, failed_epoch: u64) -> Result<()> {
+        let mut link = self.lock();
+        if link.closed_by_user {
+            return Err(Error::ConnectionClosed);
+        }
+        if link.epoch != failed_epoch && link.connection.is_some() {
+            return Ok(());
+        }
+        let dialer = &self.0.dialer;
+        let Some(policy) = &dialer.policy else {
+            return Err(Error::ConnectionLost {
+                source: "no reconnect policy is set".into(),
+            });
+        };
+        // The old connection's I/O thread has ended; dropping it is quick.
+        link.connection = None;
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match dialer.dial() {
+                Ok(connection) => {
+                    link.connection = Some(connection);
+                    link.epoch += 1;
+                    return Ok(());
+                }
+                Err(err) if started.elapsed() >= policy.limit() => {
+                    return Err(Error::ReconnectFailed {
+                        address: dialer.url.address(),
+                        attempts,
+                        source: Box::new(err),
+                    })
+                }
+                Err(_) => std::thread::sleep(policy.delay_after(attempts)),
+            }
         }
     }
 
     pub fn close(&self) -> Result<()> {
-        match self.lock().take() {
+        let mut link = self.lock();
+        link.closed_by_user = true;
+        match link.connection.take() {
             Some(connection) => connection
                 .close()
                 .map_err(|err| Error::Channel { source: boxed(err) }),
@@ -56,6 +148,7 @@ pub(crate) struct OpenChannel {
     /// Messages published on this opening: the next one gets tag `published + 1`.
     pub published: u64,
     pub generation: u64,
+    epoch: u64,
 }
 
 struct SlotState {
@@ -63,17 +156,27 @@ struct SlotState {
     generation: u64,
 }
 
-/// A channel that is opened on first use and again after the broker closed it.
+/// The queue a slot declares each time it opens its channel.
+#[derive(Clone)]
+pub(crate) struct Declaration {
+    pub name: String,
+    pub options: QueueOptions,
+}
+
+/// A channel that is opened on first use and again after it was lost.
 #[derive(Clone)]
 pub(crate) struct ChannelSlot {
     connection: SharedConnection,
+    declaration: Option<Declaration>,
     state: Arc<Mutex<SlotState>>,
 }
 
 impl ChannelSlot {
-    pub fn new(connection: SharedConnection) -> Self {
+    /// A slot that declares `declaration` (if any) whenever it opens a channel.
+    pub fn new(connection: SharedConnection, declaration: Option<Declaration>) -> Self {
         ChannelSlot {
             connection,
+            declaration,
             state: Arc::new(Mutex::new(SlotState {
                 open: None,
                 generation: 0,
@@ -81,60 +184,109 @@ impl ChannelSlot {
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn connection(&self) -> &SharedConnection {
         &self.connection
     }
 
-    /// Runs `operation` on the open channel (opening it first if needed).
+    pub fn declaration(&self) -> Option<&Declaration> {
+        self.declaration.as_ref()
+    }
+
+    /// Runs `operation` on the open channel, opening it first if needed.
     /// When the broker closed the channel, the slot forgets it so that the
-    /// next call opens a new one; the error is classified for `queue`.
+    /// next call opens a new one. When the connection was lost and a
+    /// reconnect policy is set, it reconnects and runs `operation` again.
     pub fn with<T>(
         &self,
         operation: &'static str,
         queue: &str,
-        run: impl FnOnce(&mut OpenChannel) -> amiquip::Result<T>,
+        mut run: impl FnMut(&mut OpenChannel) -> amiquip::Result<T>,
     ) -> Result<T> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if state.open.is_none() {
-            let channel = self.connection.open_channel()?;
-            state.generation += 1;
-            let setup = (|| {
-                let returns = channel.listen_for_returns()?;
-                let confirms = channel.listen_for_publisher_confirms()?;
-                channel.enable_publisher_confirms()?;
-                Ok((returns, confirms))
-            })();
-            let (returns, confirms) =
-                setup.map_err(|err: amiquip::Error| Error::Channel { source: boxed(err) })?;
-            state.open = Some(OpenChannel {
-                channel,
-                confirms,
-                returns,
-                published: 0,
-                generation: state.generation,
-            });
-        }
-        let Some(open) = state.open.as_mut() else {
-            return Err(Error::ConnectionClosed);
-        };
-        run(open).map_err(|err| {
-            if channel_is_gone(&err) {
+        let mut state = self.lock();
+        let mut recoveries = 0;
+        loop {
+            let outcome = match state.open.as_mut() {
+                Some(open) => run(open).map_err(|err| (channel_is_gone(&err), open.epoch, err)),
+                None => match self.open(state.generation + 1) {
+                    Ok(open) => {
+                        state.generation += 1;
+                        state.open = Some(open);
+                        continue;
+                    }
+                    Err((epoch, err)) => {
+                        let lost = matches!(err, Error::ConnectionLost { .. });
+                        if lost
+                            && self.connection.recovers()
+                            && recoveries < MAX_RECOVERIES_PER_CALL
+                        {
+                            recoveries += 1;
+                            self.connection.recover(epoch)?;
+                            continue;
+                        }
+                        return Err(err);
+                    }
+                },
+            };
+            let (gone, epoch, err) = match outcome {
+                Ok(value) => return Ok(value),
+                Err(failure) => failure,
+            };
+            if gone {
                 state.open = None;
             }
-            classify(operation, queue, err)
+            let err = classify(operation, queue, err);
+            let lost = matches!(err, Error::ConnectionLost { .. });
+            if lost && self.connection.recovers() && recoveries < MAX_RECOVERIES_PER_CALL {
+                recoveries += 1;
+                state.open = None;
+                self.connection.recover(epoch)?;
+                continue;
+            }
+            return Err(err);
+        }
+    }
+
+    /// Opens a channel with confirms on and declares the slot's queue on it.
+    /// On failure, also returns the epoch of the connection that failed.
+    fn open(&self, generation: u64) -> std::result::Result<OpenChannel, (u64, Error)> {
+        let epoch = self.connection.epoch();
+        let (channel, epoch) = self.connection.open_channel().map_err(|err| (epoch, err))?;
+        let setup = (|| {
+            let returns = channel.listen_for_returns()?;
+            let confirms = channel.listen_for_publisher_confirms()?;
+            channel.enable_publisher_confirms()?;
+            if let Some(declaration) = &self.declaration {
+                channel.queue_declare(declaration.name.as_str(), declaration.options.to_amqp())?;
+            }
+            Ok((returns, confirms))
+        })();
+        let queue = self.declaration.as_ref().map_or("", |d| d.name.as_str());
+        let (returns, confirms) = setup.map_err(|err| (epoch, classify("declare", queue, err)))?;
+        Ok(OpenChannel {
+            channel,
+            confirms,
+            returns,
+            published: 0,
+            generation,
+            epoch,
         })
+    }
+
+    /// Forgets the open channel, if any (after its consumer saw it die), and
+    /// returns the epoch of the connection it was on.
+    pub fn invalidate(&self) -> Option<u64> {
+        self.lock().open.take().map(|open| open.epoch)
     }
 
     /// Closes the channel, if open; the broker requeues what was not acknowledged.
     pub fn close(&self) {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(open) = state.open.take() {
+        if let Some(open) = self.lock().open.take() {
             let _ = open.channel.close();
         }
     }
@@ -147,10 +299,7 @@ impl ChannelSlot {
         queue: &str,
         run: impl FnOnce(&amiquip::Channel) -> amiquip::Result<T>,
     ) -> Result<T> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.lock();
         match state.open.as_ref() {
             Some(open) if open.generation == generation => run(&open.channel).map_err(|err| {
                 if channel_is_gone(&err) {
@@ -175,6 +324,10 @@ fn channel_is_gone(err: &amiquip::Error) -> bool {
             | amiquip::Error::ClientClosedConnection
             | amiquip::Error::EventLoopDropped
             | amiquip::Error::EventLoopClientDropped
+            | amiquip::Error::UnexpectedSocketClose
+            | amiquip::Error::IoErrorReadingSocket { .. }
+            | amiquip::Error::IoErrorWritingSocket { .. }
+            | amiquip::Error::MissedServerHeartbeats
     )
 }
 

@@ -1,12 +1,13 @@
 //! Opening a connection to the broker.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::channel::{classify, ChannelSlot, SharedConnection};
-use crate::error::{boxed, Error, Result};
+use crate::channel::{classify, SharedConnection};
+use crate::dial::Dialer;
+use crate::error::{Error, Result};
 use crate::names::check_queue_name_syntax;
 use crate::queue::{Queue, QueueInfo, QueueOptions};
+use crate::reconnect::ReconnectPolicy;
 use crate::url::{BrokerUrl, DEFAULT_URL};
 
 /// The environment variable that [`ConnectOptions::from_env`] reads.
@@ -26,6 +27,7 @@ pub struct ConnectOptions {
     url: String,
     connection_timeout: Duration,
     heartbeat: Duration,
+    reconnect: Option<ReconnectPolicy>,
 }
 
 impl ConnectOptions {
@@ -42,6 +44,7 @@ impl ConnectOptions {
             url: url.into(),
             connection_timeout: Self::DEFAULT_CONNECTION_TIMEOUT,
             heartbeat: Self::DEFAULT_HEARTBEAT,
+            reconnect: None,
         }
     }
 
@@ -63,6 +66,13 @@ impl ConnectOptions {
     /// Sets the heartbeat interval proposed to the broker (whole seconds; zero disables).
     pub fn heartbeat(mut self, interval: Duration) -> Self {
         self.heartbeat = interval;
+        self
+    }
+
+    /// Reconnects under `policy` when the broker goes away; see
+    /// [`ReconnectPolicy`] for what operations do then. Off by default.
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
         self
     }
 
@@ -110,27 +120,17 @@ impl Connection {
     /// Connects with explicit options.
     pub fn open_with(options: &ConnectOptions) -> Result<Connection> {
         let url = BrokerUrl::parse(&options.url)?;
-        let timeout = url.connection_timeout.unwrap_or(options.connection_timeout);
-        let heartbeat = url
-            .heartbeat
-            .unwrap_or_else(|| u16::try_from(options.heartbeat.as_secs()).unwrap_or(u16::MAX));
-        let stream = connect_tcp(&url, timeout)?;
-        let amqp_options = amiquip::ConnectionOptions::default()
-            .auth(amiquip::Auth::Plain {
-                username: url.user.clone(),
-                password: url.password.clone(),
-            })
-            .virtual_host(url.vhost.clone())
-            .heartbeat(heartbeat)
-            .connection_timeout(Some(timeout));
-        let inner = amiquip::Connection::insecure_open_stream(
-            stream,
-            amqp_options,
-            amiquip::ConnectionTuning::default(),
-        )
-        .map_err(|err| handshake_error(&url, timeout, err))?;
+        let dialer = Dialer {
+            timeout: url.connection_timeout.unwrap_or(options.connection_timeout),
+            heartbeat: url
+                .heartbeat
+                .unwrap_or_else(|| u16::try_from(options.heartbeat.as_secs()).unwrap_or(u16::MAX)),
+            policy: options.reconnect.clone(),
+            url: url.clone(),
+        };
+        let connection = dialer.dial()?;
         Ok(Connection {
-            inner: SharedConnection::new(inner),
+            inner: SharedConnection::new(connection, dialer),
             url,
         })
     }
@@ -141,13 +141,13 @@ impl Connection {
     /// Declaring an existing queue with other settings is an
     /// [`Error::PreconditionFailed`]; the connection stays usable.
     pub fn declare_queue(&mut self, name: &str, options: &QueueOptions) -> Result<Queue> {
-        Queue::declare(ChannelSlot::new(self.inner.clone()), name, options)
+        Queue::declare(self.inner.clone(), name, options)
     }
 
     /// Declares a queue named by the broker (`amq.gen-...`), exclusive to this
     /// connection and deleted with it: the usual reply queue.
     pub fn declare_reply_queue(&mut self) -> Result<Queue> {
-        Queue::declare_server_named(ChannelSlot::new(self.inner.clone()))
+        Queue::declare_server_named(self.inner.clone())
     }
 
     /// Asks the broker about queue `name` without creating it (a passive
@@ -155,7 +155,7 @@ impl Connection {
     pub fn queue_info(&mut self, name: &str) -> Result<Option<QueueInfo>> {
         check_queue_name_syntax(name)?;
         // A passive declare of a missing queue closes its channel: use a throwaway one.
-        let channel = self.inner.open_channel()?;
+        let (channel, _) = self.inner.open_channel()?;
         match channel.queue_declare_passive(name) {
             Ok(queue) => Ok(Some(QueueInfo {
                 message_count: queue.declared_message_count().unwrap_or(0),
@@ -178,57 +178,5 @@ impl Connection {
     /// the connection and all its queues also closes it, silently.
     pub fn close(self) -> Result<()> {
         self.inner.close()
-    }
-}
-
-/// Opens the TCP stream with `TCP_NODELAY`, trying each resolved address.
-fn connect_tcp(url: &BrokerUrl, timeout: Duration) -> Result<mio::net::TcpStream> {
-    let unreachable = |source| Error::BrokerUnreachable {
-        address: url.address(),
-        source,
-    };
-    let addresses: Vec<SocketAddr> = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(unreachable)?
-        .collect();
-    let mut last_error = std::io::Error::new(
-        std::io::ErrorKind::NotFound,
-        "the host name resolved to no address",
-    );
-    for address in addresses {
-        match TcpStream::connect_timeout(&address, timeout) {
-            Ok(stream) => {
-                stream.set_nodelay(true).map_err(unreachable)?;
-                return mio::net::TcpStream::from_stream(stream).map_err(unreachable);
-            }
-            Err(err) => last_error = err,
-        }
-    }
-    Err(unreachable(last_error))
-}
-
-/// Sorts a failed handshake into the error a caller can act on.
-fn handshake_error(url: &BrokerUrl, timeout: Duration, err: amiquip::Error) -> Error {
-    let address = url.address();
-    match err {
-        amiquip::Error::InvalidCredentials => Error::AuthenticationFailed {
-            address,
-            user: url.user.clone(),
-            source: boxed(err),
-        },
-        // 530 NOT_ALLOWED: the vhost does not exist or the user may not use it.
-        amiquip::Error::ServerClosedConnection { code: 530, .. } => Error::VhostRefused {
-            address,
-            user: url.user.clone(),
-            vhost: url.vhost.clone(),
-            source: boxed(err),
-        },
-        amiquip::Error::ConnectionTimeout => Error::Timeout { address, timeout },
-        _ => Error::HandshakeFailed {
-            address,
-            user: url.user.clone(),
-            vhost: url.vhost.clone(),
-            source: boxed(err),
-        },
     }
 }

@@ -1,11 +1,11 @@
 //! Consuming a queue as a blocking iterator.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use amiquip::{ConsumerMessage, ConsumerOptions};
 use crossbeam_channel::RecvTimeoutError;
 
-use crate::channel::{ChannelSlot, SharedConnection};
+use crate::channel::{ChannelSlot, Declaration, SharedConnection};
 use crate::delivery::Delivery;
 use crate::error::{Error, Result};
 
@@ -49,8 +49,11 @@ impl ConsumeOptions {
 ///
 /// Each item is a [`Delivery`] to settle, or an error after which the
 /// iteration ends (the broker cancelled the consumer, the connection was
-/// lost). With an [`idle_timeout`](ConsumeOptions::idle_timeout) the
-/// iteration also ends after that long without a message.
+/// lost and no reconnect policy is set). With an
+/// [`idle_timeout`](ConsumeOptions::idle_timeout) the iteration also ends
+/// after that long without a message. Under a
+/// [`ReconnectPolicy`](crate::ReconnectPolicy) the consumer survives a broker
+/// restart: it reconnects, declares its queue again and goes on.
 ///
 /// Dropping the consumer closes its channel: the broker requeues the
 /// messages it had sent and that were not acknowledged yet. `Consumer` is
@@ -60,6 +63,7 @@ pub struct Consumer {
     generation: u64,
     messages: crossbeam_channel::Receiver<ConsumerMessage>,
     queue: String,
+    prefetch: u16,
     idle_timeout: Option<Duration>,
     finished: bool,
 }
@@ -75,29 +79,18 @@ impl std::fmt::Debug for Consumer {
 impl Consumer {
     pub(crate) fn start(
         connection: &SharedConnection,
+        declaration: Option<Declaration>,
         queue: &str,
         options: &ConsumeOptions,
     ) -> Result<Consumer> {
-        let slot = ChannelSlot::new(connection.clone());
-        let mut generation = 0;
-        let messages = slot.with("consume", queue, |open| {
-            generation = open.generation;
-            open.channel.qos(0, options.prefetch, false)?;
-            let consumer = open
-                .channel
-                .basic_consume(queue, ConsumerOptions::default())?;
-            let messages = consumer.receiver().clone();
-            // amiquip's consumer borrows its channel, which would tie this
-            // handle to a stack frame. Its only duty on drop is to cancel the
-            // consumer; closing the channel (our Drop) does that too.
-            std::mem::forget(consumer);
-            Ok(messages)
-        })?;
+        let slot = ChannelSlot::new(connection.clone(), declaration);
+        let (messages, generation) = begin(&slot, queue, options.prefetch)?;
         Ok(Consumer {
             slot,
             generation,
             messages,
             queue: queue.to_owned(),
+            prefetch: options.prefetch,
             idle_timeout: options.idle_timeout,
             finished: false,
         })
@@ -110,10 +103,37 @@ impl Consumer {
 
     /// Waits up to `timeout` for the next delivery: `Ok(None)` when none came.
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Delivery>> {
-        match self.messages.recv_timeout(timeout) {
-            Ok(message) => self.handle(message).map(Some),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(self.lost()),
+        self.wait(Some(timeout))
+    }
+
+    /// Waits for the next delivery, up to `timeout` if given, reconnecting
+    /// under the connection's policy when the connection is lost.
+    fn wait(&mut self, timeout: Option<Duration>) -> Result<Option<Delivery>> {
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        loop {
+            let received = match deadline {
+                Some(deadline) => self.messages.recv_deadline(deadline),
+                None => self
+                    .messages
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let outcome = match received {
+                Ok(message) => self.handle(message),
+                Err(RecvTimeoutError::Timeout) => return Ok(None),
+                Err(RecvTimeoutError::Disconnected) => Err(Error::ConnectionLost {
+                    source: "the consumer's channel closed".into(),
+                }),
+            };
+            match outcome {
+                Ok(delivery) => return Ok(Some(delivery)),
+                Err(Error::ConnectionLost { .. }) if self.slot.connection().recovers() => {
+                    self.slot.invalidate();
+                    (self.messages, self.generation) =
+                        begin(&self.slot, &self.queue, self.prefetch)?;
+                }
+                Err(err) => return Err(err),
+            }
         }
     }
 
@@ -139,12 +159,27 @@ impl Consumer {
             }
         }
     }
+}
 
-    fn lost(&self) -> Error {
-        Error::ConnectionLost {
-            source: "the consumer's channel closed".into(),
-        }
-    }
+/// Starts consuming `queue` on the slot's channel; returns where the
+/// messages arrive and the channel's opening number.
+fn begin(
+    slot: &ChannelSlot,
+    queue: &str,
+    prefetch: u16,
+) -> Result<(crossbeam_channel::Receiver<ConsumerMessage>, u64)> {
+    slot.with("consume", queue, |open| {
+        open.channel.qos(0, prefetch, false)?;
+        let consumer = open
+            .channel
+            .basic_consume(queue, ConsumerOptions::default())?;
+        let messages = consumer.receiver().clone();
+        // amiquip's consumer borrows its channel, which would tie this handle
+        // to a stack frame. Its only duty on drop is to cancel the consumer;
+        // closing the channel (Consumer's Drop) does that too.
+        std::mem::forget(consumer);
+        Ok((messages, open.generation))
+    })
 }
 
 impl Iterator for Consumer {
@@ -154,20 +189,14 @@ impl Iterator for Consumer {
         if self.finished {
             return None;
         }
-        let received = match self.idle_timeout {
-            Some(timeout) => match self.messages.recv_timeout(timeout) {
-                Ok(message) => Ok(message),
-                Err(RecvTimeoutError::Timeout) => return None,
-                Err(RecvTimeoutError::Disconnected) => Err(()),
-            },
-            None => self.messages.recv().map_err(drop),
-        };
-        let item = match received {
-            Ok(message) => self.handle(message),
-            Err(()) => Err(self.lost()),
-        };
-        self.finished = item.is_err();
-        Some(item)
+        match self.wait(self.idle_timeout) {
+            Ok(Some(delivery)) => Some(Ok(delivery)),
+            Ok(None) => None,
+            Err(err) => {
+                self.finished = true;
+                Some(Err(err))
+            }
+        }
     }
 }
 

@@ -164,6 +164,19 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The connection was lost and could not be re-established within the
+    /// reconnect policy's limit.
+    #[error("could not reconnect to the broker at {address} in {attempts} attempt(s)")]
+    ReconnectFailed {
+        /// `host:port` of the broker.
+        address: String,
+        /// How many connections were tried.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The connection was closed by this program.
     #[error("the connection is closed")]
     ConnectionClosed,

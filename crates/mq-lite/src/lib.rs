@@ -35,10 +35,12 @@ mod channel;
 mod connection;
 mod consumer;
 mod delivery;
+mod dial;
 mod error;
 mod message;
 mod names;
 mod queue;
+mod reconnect;
 mod url;
 
 pub use connection::{ConnectOptions, Connection, URL_ENV_VAR};
@@ -48,4 +50,5 @@ pub use error::{BoxError, Error, Result};
 pub use message::{HeaderValue, Message, Properties};
 pub use names::{check_queue_name, check_queue_name_syntax, MAX_QUEUE_NAME_BYTES};
 pub use queue::{DeadLetter, Queue, QueueInfo, QueueOptions, QueueType};
+pub use reconnect::ReconnectPolicy;
 pub use url::DEFAULT_URL;

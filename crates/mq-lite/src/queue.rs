@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use amiquip::{AmqpValue, Confirm, FieldTable, Publish, QueueDeclareOptions, QueueDeleteOptions};
 
-use crate::channel::{ChannelSlot, OpenChannel};
+use crate::channel::{ChannelSlot, Declaration, OpenChannel, SharedConnection};
 use crate::consumer::{ConsumeOptions, Consumer};
 use crate::delivery::Delivery;
 use crate::error::{Error, Result};
@@ -209,24 +209,33 @@ impl std::fmt::Debug for Queue {
 }
 
 impl Queue {
-    pub(crate) fn declare(slot: ChannelSlot, name: &str, options: &QueueOptions) -> Result<Queue> {
+    pub(crate) fn declare(
+        connection: SharedConnection,
+        name: &str,
+        options: &QueueOptions,
+    ) -> Result<Queue> {
         check_queue_name(name)?;
-        slot.with("declare", name, |open| {
-            open.channel
-                .queue_declare(name, options.to_amqp())
-                .map(drop)
-        })?;
+        let declaration = Declaration {
+            name: name.to_owned(),
+            options: options.clone(),
+        };
+        // Opening the slot's channel declares the queue (and will again after a reconnection).
+        let slot = ChannelSlot::new(connection, Some(declaration));
+        slot.with("declare", name, |_| Ok(()))?;
         Ok(Queue {
             slot,
             name: name.to_owned(),
         })
     }
 
-    pub(crate) fn declare_server_named(slot: ChannelSlot) -> Result<Queue> {
+    /// A server-named queue is exclusive to its connection: it dies with it
+    /// and cannot be declared again under the same name after a reconnection.
+    pub(crate) fn declare_server_named(connection: SharedConnection) -> Result<Queue> {
         let options = QueueOptions::default()
             .durable(false)
             .exclusive(true)
             .auto_delete(true);
+        let slot = ChannelSlot::new(connection, None);
         let name = slot.with("declare", "", |open| {
             open.channel
                 .queue_declare("", options.to_amqp())
@@ -262,10 +271,14 @@ impl Queue {
         I::Item: std::borrow::Borrow<Message>,
     {
         use std::borrow::Borrow;
+        let messages: Vec<I::Item> = messages.into_iter().collect();
+        // Messages the broker has confirmed, across reconnections: only the
+        // rest is published again after a loss.
+        let mut confirmed = 0;
         self.slot
             .with("publish", &self.name, |open| {
                 let first = open.published + 1;
-                for message in messages {
+                for message in &messages[confirmed..] {
                     let message = message.borrow();
                     open.channel.basic_publish(
                         "",
@@ -279,7 +292,13 @@ impl Queue {
                     )?;
                     open.published += 1;
                 }
-                Ok(wait_for_confirms(open, first))
+                match wait_for_confirms(open, first) {
+                    Err(Unconfirmed::ChannelClosed { confirmed: count }) => {
+                        confirmed += count;
+                        Err(amiquip::Error::EventLoopDropped)
+                    }
+                    outcome => Ok(outcome),
+                }
             })?
             .map_err(|outcome| match outcome {
                 Unconfirmed::Refused(count) => Error::NotConfirmed {
@@ -290,7 +309,7 @@ impl Queue {
                     queue: self.name.clone(),
                     reply,
                 },
-                Unconfirmed::ChannelClosed => Error::ConnectionLost {
+                Unconfirmed::ChannelClosed { .. } => Error::ConnectionLost {
                     source: "the channel closed before the broker confirmed".into(),
                 },
             })
@@ -333,7 +352,12 @@ impl Queue {
 
     /// Starts a consumer on a channel of its own; see [`Consumer`].
     pub fn consume(&self, options: &ConsumeOptions) -> Result<Consumer> {
-        Consumer::start(self.slot.connection(), &self.name, options)
+        Consumer::start(
+            self.slot.connection(),
+            self.slot.declaration().cloned(),
+            &self.name,
+            options,
+        )
     }
 
     /// Counts the messages ready in the queue and its consumers.
@@ -368,7 +392,10 @@ impl Queue {
 enum Unconfirmed {
     Refused(usize),
     Returned(String),
-    ChannelClosed,
+    /// The channel died; the first `confirmed` messages had been confirmed.
+    ChannelClosed {
+        confirmed: usize,
+    },
 }
 
 /// Waits until the broker has confirmed every tag from `first` to
@@ -379,7 +406,8 @@ fn wait_for_confirms(open: &OpenChannel, first: u64) -> std::result::Result<(), 
     let mut refused = 0usize;
     while confirmed_up_to < last {
         let Ok(confirm) = open.confirms.recv() else {
-            return Err(Unconfirmed::ChannelClosed);
+            let confirmed = usize::try_from(confirmed_up_to + 1 - first).unwrap_or(0);
+            return Err(Unconfirmed::ChannelClosed { confirmed });
         };
         let (payload, acked) = match confirm {
             Confirm::Ack(payload) => (payload, true),

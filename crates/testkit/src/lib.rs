@@ -11,7 +11,7 @@
 use std::process::{Command, Stdio};
 
 mod broker;
-pub use broker::{remove_container_at_exit, shared_broker, Broker};
+pub use broker::{free_port, remove_container_at_exit, shared_broker, Broker, RestartableBroker};
 
 /// A container image that tests need, with its official name and the name of
 /// the fallback that `scripts/test-images` builds offline.

@@ -1,0 +1,182 @@
+//! Durability and reconnection across broker restarts, on a broker of each
+//! test's own (pinned host port, so it comes back at the same address).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mq_lite::{
+    ConnectOptions, Connection, ConsumeOptions, Error, Message, QueueOptions, ReconnectPolicy,
+};
+use testcontainers::clients::Cli;
+use testkit::RestartableBroker;
+
+fn resilient(url: &str) -> Connection {
+    Connection::open_with(
+        &ConnectOptions::new(url)
+            .connection_timeout(Duration::from_secs(5))
+            .reconnect(ReconnectPolicy::default().give_up_after(Duration::from_secs(90))),
+    )
+    .expect("connect")
+}
+
+#[test]
+fn a_thousand_persistent_confirmed_messages_survive_a_broker_restart() {
+    let docker = Cli::default();
+    let mut broker = RestartableBroker::start(&docker);
+    {
+        let mut connection = Connection::open(&broker.url()).unwrap();
+        let queue = connection
+            .declare_queue("durable.jobs", &QueueOptions::default())
+            .unwrap();
+        let messages: Vec<Message> = (0..1000u32)
+            .map(|i| Message::new(i.to_be_bytes().to_vec()))
+            .collect();
+        for batch in messages.chunks(100) {
+            queue.publish_batch(batch).unwrap();
+        }
+    }
+    broker.restart();
+
+    let mut connection = Connection::open(&broker.url()).unwrap();
+    let queue = connection
+        .declare_queue("durable.jobs", &QueueOptions::default())
+        .unwrap();
+    let mut seen = vec![0u32; 1000];
+    while let Some(delivery) = queue.get().unwrap() {
+        let id = u32::from_be_bytes(delivery.body().try_into().expect("4-byte body"));
+        seen[id as usize] += 1;
+        delivery.ack().unwrap();
+    }
+    let lost: Vec<usize> = (0..1000).filter(|&i| seen[i] == 0).collect();
+    let duplicated: Vec<usize> = (0..1000).filter(|&i| seen[i] > 1).collect();
+    assert!(lost.is_empty(), "lost: {lost:?}");
+    assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");
+}
+
+#[test]
+fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
+    const TOTAL: u32 = 400;
+    let docker = Cli::default();
+    let mut broker = RestartableBroker::start(&docker);
+    let url = broker.url();
+
+    let consumer_url = url.clone();
+    let consumer = std::thread::spawn(move || {
+        let mut connection = resilient(&consumer_url);
+        let queue = connection
+            .declare_queue("resilient.jobs", &QueueOptions::default())
+            .unwrap();
+        let mut received: BTreeMap<u32, u32> = BTreeMap::new();
+        let deliveries = queue
+            .consume(
+                &ConsumeOptions::default()
+                    .prefetch(20)
+                    .idle_timeout(Duration::from_secs(20)),
+            )
+            .unwrap();
+        for delivery in deliveries {
+            let delivery = delivery.expect("the consumer survives the restart");
+            let id = u32::from_be_bytes(delivery.body().try_into().unwrap());
+            *received.entry(id).or_default() += 1;
+            // An ack on the channel of before the restart fails; the broker redelivers.
+            match delivery.ack() {
+                Ok(()) | Err(Error::DeliveryChannelClosed { .. }) => {}
+                Err(err) => panic!("ack failed: {err}"),
+            }
+            if received.len() as u32 == TOTAL {
+                break;
+            }
+        }
+        received
+    });
+
+    let published_half = Arc::new(AtomicBool::new(false));
+    let publisher = {
+        let published_half = Arc::clone(&published_half);
+        std::thread::spawn(move || {
+            let mut connection = resilient(&url);
+            let queue = connection
+                .declare_queue("resilient.jobs", &QueueOptions::default())
+                .unwrap();
+            for id in 0..TOTAL {
+                queue
+                    .publish(&id.to_be_bytes())
+                    .expect("the publisher survives the restart");
+                if id == TOTAL / 2 {
+                    published_half.store(true, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+
+    while !published_half.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    broker.restart();
+
+    publisher.join().expect("publisher thread");
+    let received = consumer.join().expect("consumer thread");
+    let missing: Vec<u32> = (0..TOTAL).filter(|id| !received.contains_key(id)).collect();
+    assert!(missing.is_empty(), "never received: {missing:?}");
+}
+
+#[test]
+fn with_the_broker_gone_the_next_call_fails_with_a_typed_error_quickly() {
+    let docker = Cli::default();
+    let broker = RestartableBroker::start(&docker);
+    let mut connection = Connection::open(&broker.url()).unwrap();
+    let queue = connection
+        .declare_queue("gone.jobs", &QueueOptions::default())
+        .unwrap();
+    queue.publish(b"before").unwrap();
+    broker.stop();
+
+    let started = Instant::now();
+    let err = queue.publish(b"after").unwrap_err();
+    assert!(matches!(err, Error::ConnectionLost { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A new connection to the stopped broker is refused with a typed error too.
+    let err = Connection::open_with(
+        &ConnectOptions::new(broker.url()).connection_timeout(Duration::from_secs(1)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BrokerUnreachable { .. } | Error::HandshakeFailed { .. }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn under_a_policy_a_call_gives_up_with_reconnect_failed_after_the_limit() {
+    let docker = Cli::default();
+    let broker = RestartableBroker::start(&docker);
+    let mut connection = Connection::open_with(
+        &ConnectOptions::new(broker.url())
+            .connection_timeout(Duration::from_secs(1))
+            .reconnect(ReconnectPolicy::default().give_up_after(Duration::from_secs(2))),
+    )
+    .unwrap();
+    let queue = connection
+        .declare_queue("limited.jobs", &QueueOptions::default())
+        .unwrap();
+    broker.stop();
+    let started = Instant::now();
+    let err = queue.publish(b"after").unwrap_err();
+    assert!(matches!(err, Error::ReconnectFailed { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
