@@ -28,6 +28,7 @@ pub struct ConnectOptions {
     connection_timeout: Duration,
     heartbeat: Duration,
     reconnect: Option<ReconnectPolicy>,
+    tls_roots: Vec<Vec<u8>>,
 }
 
 impl ConnectOptions {
@@ -45,6 +46,7 @@ impl ConnectOptions {
             connection_timeout: Self::DEFAULT_CONNECTION_TIMEOUT,
             heartbeat: Self::DEFAULT_HEARTBEAT,
             reconnect: None,
+            tls_roots: Vec::new(),
         }
     }
 
@@ -73,6 +75,14 @@ impl ConnectOptions {
     /// [`ReconnectPolicy`] for what operations do then. Off by default.
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.reconnect = Some(policy);
+        self
+    }
+
+    /// Trusts the certificate `pem` (PEM text of a CA or of the broker's own
+    /// certificate) for `amqps://` connections, besides the system's roots.
+    #[cfg(feature = "tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_roots.push(pem.into());
         self
     }
 
@@ -126,6 +136,7 @@ impl Connection {
                 .heartbeat
                 .unwrap_or_else(|| u16::try_from(options.heartbeat.as_secs()).unwrap_or(u16::MAX)),
             policy: options.reconnect.clone(),
+            tls_roots: options.tls_roots.clone(),
             url: url.clone(),
         };
         let connection = dialer.dial()?;

@@ -65,6 +65,15 @@ impl Delivery {
         &self.queue
     }
 
+    /// Decodes the body as JSON (`serde` feature).
+    #[cfg(feature = "serde")]
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(self.body()).map_err(|err| crate::Error::Json {
+            operation: "decode",
+            source: Box::new(err),
+        })
+    }
+
     /// Acknowledges the message: the broker forgets it.
     pub fn ack(mut self) -> Result<()> {
         self.settle("ack", |delivery, channel| delivery.ack(channel))

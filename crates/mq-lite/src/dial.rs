@@ -3,6 +3,8 @@
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+#[cfg(feature = "tls")]
+use crate::error::BoxError;
 use crate::error::{boxed, Error, Result};
 use crate::reconnect::ReconnectPolicy;
 use crate::url::BrokerUrl;
@@ -14,6 +16,8 @@ pub(crate) struct Dialer {
     pub timeout: Duration,
     pub heartbeat: u16,
     pub policy: Option<ReconnectPolicy>,
+    /// Certificates (PEM) trusted for `amqps://` besides the system's.
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 impl Dialer {
@@ -29,12 +33,51 @@ impl Dialer {
             .virtual_host(url.vhost.clone())
             .heartbeat(self.heartbeat)
             .connection_timeout(Some(self.timeout));
-        amiquip::Connection::insecure_open_stream(
-            stream,
-            options,
-            amiquip::ConnectionTuning::default(),
-        )
-        .map_err(|err| handshake_error(url, self.timeout, err))
+        let tuning = amiquip::ConnectionTuning::default();
+        if url.tls {
+            return self.dial_tls(stream, options, tuning);
+        }
+        amiquip::Connection::insecure_open_stream(stream, options, tuning)
+            .map_err(|err| handshake_error(url, self.timeout, err))
+    }
+
+    #[cfg(feature = "tls")]
+    fn dial_tls(
+        &self,
+        stream: mio::net::TcpStream,
+        options: amiquip::ConnectionOptions<amiquip::Auth>,
+        tuning: amiquip::ConnectionTuning,
+    ) -> Result<amiquip::Connection> {
+        let tls_error = |source: BoxError| Error::Tls {
+            address: self.url.address(),
+            source,
+        };
+        let mut builder = native_tls::TlsConnector::builder();
+        for pem in &self.tls_roots {
+            let certificate =
+                native_tls::Certificate::from_pem(pem).map_err(|err| tls_error(boxed(err)))?;
+            builder.add_root_certificate(certificate);
+        }
+        let connector = builder.build().map_err(|err| tls_error(boxed(err)))?;
+        amiquip::Connection::open_tls_stream(connector, &self.url.host, stream, options, tuning)
+            .map_err(|err| match err {
+                amiquip::Error::TlsHandshake { .. } => tls_error(boxed(err)),
+                other => handshake_error(&self.url, self.timeout, other),
+            })
+    }
+
+    /// Without the `tls` feature, URL parsing refuses `amqps://` already.
+    #[cfg(not(feature = "tls"))]
+    fn dial_tls(
+        &self,
+        _: mio::net::TcpStream,
+        _: amiquip::ConnectionOptions<amiquip::Auth>,
+        _: amiquip::ConnectionTuning,
+    ) -> Result<amiquip::Connection> {
+        Err(Error::InvalidUrl {
+            url: self.url.address(),
+            reason: "amqps:// needs mq-lite's `tls` feature".into(),
+        })
     }
 }
 

@@ -74,6 +74,18 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The TLS layer of an `amqps://` connection failed: the broker's
+    /// certificate is not trusted or does not match the host, or a trusted
+    /// certificate given to mq-lite could not be read.
+    #[error("TLS with the broker at {address} failed")]
+    Tls {
+        /// `host:port` of the broker.
+        address: String,
+        /// What the TLS library reported.
+        #[source]
+        source: BoxError,
+    },
+
     /// The handshake did not finish within the connection timeout.
     #[error("no answer from the broker at {address} within {timeout:?}")]
     Timeout {
@@ -194,6 +206,16 @@ pub enum Error {
     ConsumerCancelled {
         /// The queue that was consumed.
         queue: String,
+    },
+
+    /// A JSON body could not be encoded or decoded (`serde` feature).
+    #[error("cannot {operation} a JSON message body")]
+    Json {
+        /// `encode` or `decode`.
+        operation: &'static str,
+        /// What serde_json reported.
+        #[source]
+        source: BoxError,
     },
 
     /// Opening an AMQP channel on an established connection failed.

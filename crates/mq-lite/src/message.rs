@@ -148,6 +148,19 @@ impl Message {
     }
 }
 
+#[cfg(feature = "serde")]
+impl Message {
+    /// A persistent message whose body is `value` as JSON, with content type
+    /// `application/json`.
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> crate::Result<Message> {
+        let body = serde_json::to_vec(value).map_err(|err| crate::Error::Json {
+            operation: "encode",
+            source: Box::new(err),
+        })?;
+        Ok(Message::new(body).content_type("application/json"))
+    }
+}
+
 impl Properties {
     pub(crate) fn to_amqp(&self) -> AmqpProperties {
         let mut amqp =

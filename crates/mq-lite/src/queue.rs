@@ -255,6 +255,13 @@ impl Queue {
         self.publish_batch(std::iter::once(Message::new(body)))
     }
 
+    /// Publishes `value` as a JSON message and returns once the broker has
+    /// confirmed it (`serde` feature).
+    #[cfg(feature = "serde")]
+    pub fn publish_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        self.publish_message(&Message::json(value)?)
+    }
+
     /// Publishes `message` and returns once the broker has confirmed it. A
     /// message that the broker cannot route (the queue was deleted) is an
     /// [`Error::Unroutable`], not a silent drop.

@@ -12,6 +12,8 @@ pub const DEFAULT_URL: &str = "amqp://guest:guest@localhost:5672/%2f";
 pub(crate) struct BrokerUrl {
     pub host: String,
     pub port: u16,
+    /// `amqps://`: TLS over the TCP connection.
+    pub tls: bool,
     pub user: String,
     pub password: String,
     pub vhost: String,
@@ -25,6 +27,7 @@ impl std::fmt::Debug for BrokerUrl {
         f.debug_struct("BrokerUrl")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("tls", &self.tls)
             .field("user", &self.user)
             .field("vhost", &self.vhost)
             .finish_non_exhaustive()
@@ -49,13 +52,10 @@ impl BrokerUrl {
             reason,
         };
         let url = url::Url::parse(raw).map_err(|err| invalid(err.to_string()))?;
-        let default_port = match url.scheme() {
-            "amqp" => 5672,
-            "amqps" => {
-                return Err(invalid(
-                    "amqps:// is not supported by this build of mq-lite".into(),
-                ))
-            }
+        let (default_port, tls) = match url.scheme() {
+            "amqp" => (5672, false),
+            "amqps" if cfg!(feature = "tls") => (5671, true),
+            "amqps" => return Err(invalid("amqps:// needs mq-lite's `tls` feature".into())),
             other => {
                 return Err(invalid(format!(
                     "unsupported scheme {other:?}, expected amqp"
@@ -116,6 +116,7 @@ impl BrokerUrl {
         Ok(BrokerUrl {
             host,
             port: url.port().unwrap_or(default_port),
+            tls,
             user,
             password,
             vhost,
@@ -178,6 +179,17 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, Error::InvalidUrl { .. }));
         assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
+    fn amqps_defaults_to_port_5671_with_the_tls_feature_only() {
+        let parsed = BrokerUrl::parse("amqps://broker/");
+        if cfg!(feature = "tls") {
+            let url = parsed.unwrap();
+            assert_eq!((url.port, url.tls), (5671, true));
+        } else {
+            assert!(matches!(parsed, Err(Error::InvalidUrl { .. })));
+        }
     }
 
     #[test]
