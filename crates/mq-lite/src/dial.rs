@@ -17,6 +17,7 @@ pub(crate) struct Dialer {
     pub heartbeat: u16,
     pub policy: Option<ReconnectPolicy>,
     /// Certificates (PEM) trusted for `amqps://` besides the system's.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub tls_roots: Vec<Vec<u8>>,
 }
 
