@@ -168,15 +168,23 @@ pub(crate) struct Declaration {
 pub(crate) struct ChannelSlot {
     connection: SharedConnection,
     declaration: Option<Declaration>,
+    /// Whether its channels are in confirm mode.
+    confirms: bool,
     state: Arc<Mutex<SlotState>>,
 }
 
 impl ChannelSlot {
-    /// A slot that declares `declaration` (if any) whenever it opens a channel.
-    pub fn new(connection: SharedConnection, declaration: Option<Declaration>) -> Self {
+    /// A slot that declares `declaration` (if any) whenever it opens a
+    /// channel, and puts the channel in confirm mode if `confirms`.
+    pub fn new(
+        connection: SharedConnection,
+        declaration: Option<Declaration>,
+        confirms: bool,
+    ) -> Self {
         ChannelSlot {
             connection,
             declaration,
+            confirms,
             state: Arc::new(Mutex::new(SlotState {
                 open: None,
                 generation: 0,
@@ -252,15 +260,20 @@ impl ChannelSlot {
         }
     }
 
-    /// Opens a channel with confirms on and declares the slot's queue on it.
+    /// Opens a channel (with confirms on, if asked) and declares the slot's queue on it.
     /// On failure, also returns the epoch of the connection that failed.
     fn open(&self, generation: u64) -> std::result::Result<OpenChannel, (u64, Error)> {
         let epoch = self.connection.epoch();
         let (channel, epoch) = self.connection.open_channel().map_err(|err| (epoch, err))?;
         let setup = (|| {
-            let returns = channel.listen_for_returns()?;
-            let confirms = channel.listen_for_publisher_confirms()?;
-            channel.enable_publisher_confirms()?;
+            let (returns, confirms) = if self.confirms {
+                let returns = channel.listen_for_returns()?;
+                let confirms = channel.listen_for_publisher_confirms()?;
+                channel.enable_publisher_confirms()?;
+                (returns, confirms)
+            } else {
+                (crossbeam_channel::never(), crossbeam_channel::never())
+            };
             if let Some(declaration) = &self.declaration {
                 channel.queue_declare(declaration.name.as_str(), declaration.options.to_amqp())?;
             }

@@ -1,5 +1,6 @@
 //! Consuming a queue as a blocking iterator.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amiquip::{ConsumerMessage, ConsumerOptions};
@@ -62,7 +63,7 @@ pub struct Consumer {
     slot: ChannelSlot,
     generation: u64,
     messages: crossbeam_channel::Receiver<ConsumerMessage>,
-    queue: String,
+    queue: Arc<str>,
     prefetch: u16,
     idle_timeout: Option<Duration>,
     finished: bool,
@@ -80,16 +81,16 @@ impl Consumer {
     pub(crate) fn start(
         connection: &SharedConnection,
         declaration: Option<Declaration>,
-        queue: &str,
+        queue: Arc<str>,
         options: &ConsumeOptions,
     ) -> Result<Consumer> {
-        let slot = ChannelSlot::new(connection.clone(), declaration);
-        let (messages, generation) = begin(&slot, queue, options.prefetch)?;
+        let slot = ChannelSlot::new(connection.clone(), declaration, false);
+        let (messages, generation) = begin(&slot, &queue, options.prefetch)?;
         Ok(Consumer {
             slot,
             generation,
             messages,
-            queue: queue.to_owned(),
+            queue,
             prefetch: options.prefetch,
             idle_timeout: options.idle_timeout,
             finished: false,
@@ -143,11 +144,11 @@ impl Consumer {
                 delivery,
                 self.slot.clone(),
                 self.generation,
-                &self.queue,
+                Arc::clone(&self.queue),
             )),
             ConsumerMessage::ServerCancelled | ConsumerMessage::ClientCancelled => {
                 Err(Error::ConsumerCancelled {
-                    queue: self.queue.clone(),
+                    queue: self.queue.to_string(),
                 })
             }
             ConsumerMessage::ServerClosedChannel(err)

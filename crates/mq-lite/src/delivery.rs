@@ -1,5 +1,7 @@
 //! One message handed to the application, and how it is settled.
 
+use std::sync::{Arc, OnceLock};
+
 use crate::channel::ChannelSlot;
 use crate::error::Result;
 use crate::message::Properties;
@@ -12,10 +14,11 @@ use crate::message::Properties;
 /// [`redelivered`](Self::redelivered) set: nothing is lost.
 pub struct Delivery {
     inner: Option<amiquip::Delivery>,
-    properties: Properties,
+    /// Converted on first use: most workers never look at them.
+    properties: OnceLock<Properties>,
     slot: ChannelSlot,
     generation: u64,
-    queue: String,
+    queue: Arc<str>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -24,7 +27,7 @@ impl std::fmt::Debug for Delivery {
             .field("queue", &self.queue)
             .field("bytes", &self.body().len())
             .field("redelivered", &self.redelivered())
-            .field("properties", &self.properties)
+            .field("properties", self.properties())
             .finish()
     }
 }
@@ -34,14 +37,14 @@ impl Delivery {
         inner: amiquip::Delivery,
         slot: ChannelSlot,
         generation: u64,
-        queue: &str,
+        queue: Arc<str>,
     ) -> Delivery {
         Delivery {
-            properties: Properties::from_amqp(&inner.properties),
+            properties: OnceLock::new(),
             inner: Some(inner),
             slot,
             generation,
-            queue: queue.to_owned(),
+            queue,
         }
     }
 
@@ -52,7 +55,11 @@ impl Delivery {
 
     /// The message's properties (content type, headers, reply-to, ...).
     pub fn properties(&self) -> &Properties {
-        &self.properties
+        self.properties.get_or_init(|| {
+            self.inner.as_ref().map_or_else(Properties::default, |d| {
+                Properties::from_amqp(&d.properties)
+            })
+        })
     }
 
     /// True when the broker delivered this message before and it was not acknowledged.

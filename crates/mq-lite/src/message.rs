@@ -162,6 +162,17 @@ impl Message {
 }
 
 impl Properties {
+    /// No property but persistence: what [`Queue::publish`](crate::Queue::publish) sends.
+    pub(crate) const PERSISTENT: Properties = Properties {
+        content_type: None,
+        headers: BTreeMap::new(),
+        correlation_id: None,
+        reply_to: None,
+        expiration: None,
+        message_id: None,
+        persistent: true,
+    };
+
     pub(crate) fn to_amqp(&self) -> AmqpProperties {
         let mut amqp =
             AmqpProperties::default().with_delivery_mode(if self.persistent { 2 } else { 1 });

@@ -1,5 +1,6 @@
 //! Declaring a queue, and the owned handle that publishes to it and reads from it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use amiquip::{AmqpValue, Confirm, FieldTable, Publish, QueueDeclareOptions, QueueDeleteOptions};
@@ -8,7 +9,7 @@ use crate::channel::{ChannelSlot, Declaration, OpenChannel, SharedConnection};
 use crate::consumer::{ConsumeOptions, Consumer};
 use crate::delivery::Delivery;
 use crate::error::{Error, Result};
-use crate::message::Message;
+use crate::message::{Message, Properties};
 use crate::names::check_queue_name;
 
 /// The kind of queue the broker keeps.
@@ -197,7 +198,9 @@ pub struct QueueInfo {
 /// opens a new one.
 pub struct Queue {
     slot: ChannelSlot,
-    name: String,
+    /// A second channel, without confirm mode, for unconfirmed publishing.
+    unconfirmed: ChannelSlot,
+    name: Arc<str>,
 }
 
 impl std::fmt::Debug for Queue {
@@ -220,11 +223,12 @@ impl Queue {
             options: options.clone(),
         };
         // Opening the slot's channel declares the queue (and will again after a reconnection).
-        let slot = ChannelSlot::new(connection, Some(declaration));
+        let slot = ChannelSlot::new(connection.clone(), Some(declaration.clone()), true);
         slot.with("declare", name, |_| Ok(()))?;
         Ok(Queue {
             slot,
-            name: name.to_owned(),
+            unconfirmed: ChannelSlot::new(connection, Some(declaration), false),
+            name: name.into(),
         })
     }
 
@@ -235,13 +239,17 @@ impl Queue {
             .durable(false)
             .exclusive(true)
             .auto_delete(true);
-        let slot = ChannelSlot::new(connection, None);
+        let slot = ChannelSlot::new(connection.clone(), None, true);
         let name = slot.with("declare", "", |open| {
             open.channel
                 .queue_declare("", options.to_amqp())
                 .map(|queue| queue.name().to_owned())
         })?;
-        Ok(Queue { slot, name })
+        Ok(Queue {
+            slot,
+            unconfirmed: ChannelSlot::new(connection, None, false),
+            name: name.into(),
+        })
     }
 
     /// The queue's name.
@@ -252,7 +260,7 @@ impl Queue {
     /// Publishes `body` as a persistent message and returns once the broker
     /// has confirmed it. See [`publish_message`](Self::publish_message).
     pub fn publish(&self, body: &[u8]) -> Result<()> {
-        self.publish_batch(std::iter::once(Message::new(body)))
+        self.publish_confirmed(&[(body, &Properties::PERSISTENT)])
     }
 
     /// Publishes `value` as a JSON message and returns once the broker has
@@ -266,7 +274,7 @@ impl Queue {
     /// message that the broker cannot route (the queue was deleted) is an
     /// [`Error::Unroutable`], not a silent drop.
     pub fn publish_message(&self, message: &Message) -> Result<()> {
-        self.publish_batch(std::iter::once(message.clone()))
+        self.publish_confirmed(&[(message.body(), message.properties())])
     }
 
     /// Publishes every message, then waits once for the broker to confirm
@@ -279,24 +287,27 @@ impl Queue {
     {
         use std::borrow::Borrow;
         let messages: Vec<I::Item> = messages.into_iter().collect();
+        let parts: Vec<(&[u8], &Properties)> = messages
+            .iter()
+            .map(|message| {
+                let message = message.borrow();
+                (message.body(), message.properties())
+            })
+            .collect();
+        self.publish_confirmed(&parts)
+    }
+
+    /// Publishes `messages` and waits for the broker to confirm them all.
+    fn publish_confirmed(&self, messages: &[(&[u8], &Properties)]) -> Result<()> {
         // Messages the broker has confirmed, across reconnections: only the
         // rest is published again after a loss.
         let mut confirmed = 0;
         self.slot
             .with("publish", &self.name, |open| {
                 let first = open.published + 1;
-                for message in &messages[confirmed..] {
-                    let message = message.borrow();
-                    open.channel.basic_publish(
-                        "",
-                        Publish {
-                            body: message.body(),
-                            routing_key: self.name.clone(),
-                            mandatory: true,
-                            immediate: false,
-                            properties: message.properties().to_amqp(),
-                        },
-                    )?;
+                for (body, properties) in &messages[confirmed..] {
+                    open.channel
+                        .basic_publish("", self.to_publish(body, properties, true))?;
                     open.published += 1;
                 }
                 match wait_for_confirms(open, first) {
@@ -309,11 +320,11 @@ impl Queue {
             })?
             .map_err(|outcome| match outcome {
                 Unconfirmed::Refused(count) => Error::NotConfirmed {
-                    queue: self.name.clone(),
+                    queue: self.name.to_string(),
                     count,
                 },
                 Unconfirmed::Returned(reply) => Error::Unroutable {
-                    queue: self.name.clone(),
+                    queue: self.name.to_string(),
                     reply,
                 },
                 Unconfirmed::ChannelClosed { .. } => Error::ConnectionLost {
@@ -326,23 +337,32 @@ impl Queue {
     /// call returns once the message is handed to the connection. Faster,
     /// but a message lost in a broker crash or unroutable is not reported;
     /// use [`publish_message`](Self::publish_message) when that matters.
+    /// These messages travel on a channel of their own, so they are not
+    /// ordered with the confirmed ones.
     pub fn publish_unconfirmed(&self, message: &Message) -> Result<()> {
-        self.slot.with("publish", &self.name, |open| {
+        // On a channel of its own, without confirm mode: the broker sends
+        // no confirms to be read and thrown away.
+        self.unconfirmed.with("publish", &self.name, |open| {
             open.channel.basic_publish(
                 "",
-                Publish {
-                    body: message.body(),
-                    routing_key: self.name.clone(),
-                    mandatory: false,
-                    immediate: false,
-                    properties: message.properties().to_amqp(),
-                },
-            )?;
-            open.published += 1;
-            // Keep the confirms that nobody waits for from piling up.
-            while open.confirms.try_recv().is_ok() {}
-            Ok(())
+                self.to_publish(message.body(), message.properties(), false),
+            )
         })
+    }
+
+    fn to_publish<'a>(
+        &self,
+        body: &'a [u8],
+        properties: &Properties,
+        mandatory: bool,
+    ) -> Publish<'a> {
+        Publish {
+            body,
+            routing_key: self.name.to_string(),
+            mandatory,
+            immediate: false,
+            properties: properties.to_amqp(),
+        }
     }
 
     /// Takes one message from the queue, or returns `None` at once when the
@@ -352,9 +372,16 @@ impl Queue {
         let mut generation = 0;
         let got = self.slot.with("get", &self.name, |open| {
             generation = open.generation;
-            open.channel.basic_get(self.name.as_str(), false)
+            open.channel.basic_get(&*self.name, false)
         })?;
-        Ok(got.map(|got| Delivery::new(got.delivery, self.slot.clone(), generation, &self.name)))
+        Ok(got.map(|got| {
+            Delivery::new(
+                got.delivery,
+                self.slot.clone(),
+                generation,
+                Arc::clone(&self.name),
+            )
+        }))
     }
 
     /// Starts a consumer on a channel of its own; see [`Consumer`].
@@ -362,7 +389,7 @@ impl Queue {
         Consumer::start(
             self.slot.connection(),
             self.slot.declaration().cloned(),
-            &self.name,
+            Arc::clone(&self.name),
             options,
         )
     }
@@ -371,7 +398,7 @@ impl Queue {
     pub fn info(&self) -> Result<QueueInfo> {
         self.slot.with("inspect", &self.name, |open| {
             open.channel
-                .queue_declare_passive(self.name.as_str())
+                .queue_declare_passive(&*self.name)
                 .map(|queue| QueueInfo {
                     message_count: queue.declared_message_count().unwrap_or(0),
                     consumer_count: queue.declared_consumer_count().unwrap_or(0),
@@ -382,7 +409,7 @@ impl Queue {
     /// Removes every ready message; returns how many were removed.
     pub fn purge(&self) -> Result<u32> {
         self.slot.with("purge", &self.name, |open| {
-            open.channel.queue_purge(self.name.as_str())
+            open.channel.queue_purge(&*self.name)
         })
     }
 
@@ -390,7 +417,7 @@ impl Queue {
     pub fn delete(self) -> Result<u32> {
         self.slot.with("delete", &self.name, |open| {
             open.channel
-                .queue_delete(self.name.as_str(), QueueDeleteOptions::default())
+                .queue_delete(&*self.name, QueueDeleteOptions::default())
         })
     }
 }
