@@ -69,7 +69,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         let rendered = docker
             .run(
                 &RunOptions::new(&image)
-                    .entrypoint("sh")
+                    .entrypoint(["sh"])
                     .command(["-c", "printf '%s' \"$GRAPH\" | dot -Tsvg"])
                     .env("GRAPH", source)
                     .label("dev.ondemand.platform", "demo")

@@ -2,8 +2,10 @@
 //! drives the async Docker client underneath.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::host::DockerHost;
 
@@ -17,9 +19,15 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// is done. Like reqwest's blocking client, it must **not** be called from
 /// inside an async runtime: such calls return [`Error::InsideAsyncRuntime`]
 /// (use `spawn_blocking` there). A `Docker` is `Send + Sync`: share it
-/// between threads by reference or in an `Arc`.
+/// between threads; cloning it is cheap and shares the runtime.
+#[derive(Clone)]
 pub struct Docker {
-    pub(crate) api: shiplift::Docker,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api: shiplift::Docker,
+    engine: Engine,
     runtime: tokio::runtime::Runtime,
     host: DockerHost,
 }
@@ -27,7 +35,7 @@ pub struct Docker {
 impl std::fmt::Debug for Docker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Docker")
-            .field("host", &self.host)
+            .field("host", &self.inner.host)
             .finish_non_exhaustive()
     }
 }
@@ -72,17 +80,34 @@ impl Docker {
             .enable_all()
             .build()
             .map_err(|source| Error::Runtime { source })?;
-        Ok(Docker { api, runtime, host })
+        Ok(Docker {
+            inner: Arc::new(Inner {
+                api,
+                engine: Engine::new(host.clone()),
+                runtime,
+                host,
+            }),
+        })
     }
 
     /// The daemon's address.
     pub fn host(&self) -> &DockerHost {
-        &self.host
+        &self.inner.host
+    }
+
+    /// The async client underneath.
+    pub(crate) fn api(&self) -> &shiplift::Docker {
+        &self.inner.api
+    }
+
+    /// The direct Engine API client, for what the async client cannot do.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
     }
 
     /// Checks that the daemon answers, within [`PING_TIMEOUT`].
     pub fn ping(&self) -> Result<()> {
-        self.block_on_timeout("ping", PING_TIMEOUT, self.api.ping())?
+        self.block_on_timeout("ping", PING_TIMEOUT, self.api().ping())?
             .map(drop)
             .map_err(|err| self.backend_error("ping", err))
     }
@@ -90,7 +115,7 @@ impl Docker {
     /// The daemon's version, within [`PING_TIMEOUT`].
     pub fn version(&self) -> Result<VersionInfo> {
         let version = self
-            .block_on_timeout("version", PING_TIMEOUT, self.api.version())?
+            .block_on_timeout("version", PING_TIMEOUT, self.api().version())?
             .map_err(|err| self.backend_error("version", err))?;
         Ok(VersionInfo {
             version: version.version,
@@ -105,7 +130,7 @@ impl Docker {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::InsideAsyncRuntime);
         }
-        Ok(self.runtime.block_on(future))
+        Ok(self.inner.runtime.block_on(future))
     }
 
     /// Like [`block_on`](Self::block_on), giving up after `timeout`.
@@ -122,6 +147,6 @@ impl Docker {
 
     /// Sorts an error of the client underneath into ours.
     pub(crate) fn backend_error(&self, operation: &'static str, err: shiplift::Error) -> Error {
-        crate::backend::convert(&self.host, operation, err)
+        crate::backend::convert(&self.inner.host, operation, err)
     }
 }

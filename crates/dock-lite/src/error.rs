@@ -90,6 +90,58 @@ pub enum Error {
         timeout: Duration,
     },
 
+    /// A pull failed; `message` is the daemon's (or the registry's) reason.
+    #[error("pulling image {image:?} failed: {message}")]
+    PullFailed {
+        /// The image asked for.
+        image: String,
+        /// Why.
+        message: String,
+    },
+
+    /// The container does not publish the port asked about.
+    #[error("container {container} does not publish port {port}")]
+    PortNotPublished {
+        /// The container's id.
+        container: String,
+        /// The container port.
+        port: u16,
+    },
+
+    /// A detached container did not become ready in time.
+    #[error("container {container} did not show {waited_for} within {timeout:?}")]
+    NotReady {
+        /// The container's id.
+        container: String,
+        /// What was waited for.
+        waited_for: String,
+        /// The time allowed.
+        timeout: Duration,
+    },
+
+    /// A build failed at one of its steps.
+    #[error("building {context} failed at step {step:?}: {message}")]
+    BuildFailed {
+        /// The build context directory.
+        context: std::path::PathBuf,
+        /// The step that failed (e.g. `Step 3/5 : RUN make`), when known.
+        step: Option<String>,
+        /// The daemon's error message.
+        message: String,
+        /// The last lines of the build output.
+        log_tail: Vec<String>,
+    },
+
+    /// The build context could not be read or packed.
+    #[error("cannot pack the build context {context}")]
+    BuildContext {
+        /// The build context directory.
+        context: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: BoxError,
+    },
+
     /// A blocking call was made from inside an async runtime, where it would
     /// block the runtime's thread (and tokio would panic).
     #[error("dock-lite's blocking API was called from inside an async runtime; call it from a plain thread (e.g. tokio::task::spawn_blocking)")]

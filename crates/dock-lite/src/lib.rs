@@ -27,12 +27,26 @@
 #![deny(missing_docs, unsafe_code)]
 
 mod backend;
+mod build;
 mod client;
+mod container;
+mod context;
+mod detached;
+mod engine;
 mod error;
 mod host;
+mod images;
+mod list;
+mod options;
+mod progress;
 mod run;
 
+pub use build::{BuildOptions, BuildOutput};
 pub use client::{Docker, VersionInfo, PING_TIMEOUT};
+pub use detached::RunningContainer;
 pub use error::{BoxError, Error, Result};
 pub use host::{DockerHost, DEFAULT_SOCKET, HOST_ENV_VAR};
-pub use run::{RunOptions, RunOutput};
+pub use images::{ImageSummary, PullProgress};
+pub use list::{ContainerSummary, ListOptions, PortMapping};
+pub use options::{Mount, PullPolicy, RunOptions};
+pub use run::RunOutput;

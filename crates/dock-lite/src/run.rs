@@ -1,112 +1,12 @@
-//! Running a container to completion and collecting what it printed.
+//! Running a container to completion: stdin in, stdout and stderr out.
 
-use std::collections::BTreeMap;
+use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use shiplift::tty::TtyChunk;
-use shiplift::{ContainerOptions, LogsOptions, RmContainerOptions};
-
 use crate::client::Docker;
+use crate::engine::Socket;
 use crate::error::{Error, Result};
-
-/// What to run. Only the image is required.
-///
-/// ```
-/// use std::time::Duration;
-/// let options = dock_lite::RunOptions::new("alpine:3.20")
-///     .command(["sh", "-c", "echo hello"])
-///     .env("GREETING", "hello")
-///     .label("com.example.owner", "docs")
-///     .timeout(Duration::from_secs(30));
-/// assert_eq!(options.image(), "alpine:3.20");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOptions {
-    image: String,
-    entrypoint: Option<String>,
-    command: Vec<String>,
-    env: Vec<(String, String)>,
-    labels: BTreeMap<String, String>,
-    timeout: Option<Duration>,
-}
-
-impl RunOptions {
-    /// Runs `image` with its default command.
-    pub fn new(image: impl Into<String>) -> Self {
-        RunOptions {
-            image: image.into(),
-            entrypoint: None,
-            command: Vec::new(),
-            env: Vec::new(),
-            labels: BTreeMap::new(),
-            timeout: None,
-        }
-    }
-
-    /// The image to run.
-    pub fn image(&self) -> &str {
-        &self.image
-    }
-
-    /// Replaces the image's entrypoint by `program`; the [`command`](Self::command)
-    /// becomes its arguments (`entrypoint("sh")` with `command(["-c", script])`).
-    pub fn entrypoint(mut self, program: impl Into<String>) -> Self {
-        self.entrypoint = Some(program.into());
-        self
-    }
-
-    /// Replaces the image's command (the arguments of its entrypoint, if it has one).
-    pub fn command<I, S>(mut self, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.command = args.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Adds an environment variable.
-    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((name.into(), value.into()));
-        self
-    }
-
-    /// Adds a label to the container (to find or clean up what you started).
-    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.labels.insert(key.into(), value.into());
-        self
-    }
-
-    /// Kills and removes the container if it has not finished after `timeout`.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    fn to_container_options(&self) -> ContainerOptions {
-        let mut builder = ContainerOptions::builder(&self.image);
-        if let Some(program) = &self.entrypoint {
-            builder.entrypoint(program);
-        }
-        if !self.command.is_empty() {
-            builder.cmd(self.command.iter().map(String::as_str).collect());
-        }
-        let env: Vec<String> = self
-            .env
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        builder.env(env);
-        let labels = self
-            .labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        builder.labels(&labels);
-        builder.build()
-    }
-}
+use crate::options::RunOptions;
 
 /// How a container ended, and what it printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,81 +31,137 @@ impl RunOutput {
 }
 
 impl Docker {
-    /// Creates a container from `options`, starts it, waits for it to exit,
-    /// collects its stdout and stderr, and removes it, whatever happened
-    /// (non-zero exit, timeout, error): no container is left behind.
+    /// Creates a container from `options`, attaches to it, starts it, feeds
+    /// it the options' stdin, collects its stdout and stderr until it exits,
+    /// and removes it, whatever happened (non-zero exit, timeout, error): no
+    /// container is left behind.
     pub fn run(&self, options: &RunOptions) -> Result<RunOutput> {
-        self.block_on(self.run_async(options))?
-    }
-
-    async fn run_async(&self, options: &RunOptions) -> Result<RunOutput> {
         let started = Instant::now();
-        let containers = self.api.containers();
-        let created = containers
-            .create(&options.to_container_options())
-            .await
-            .map_err(|err| match err {
-                shiplift::Error::Fault { code, .. } if code.as_u16() == 404 => {
-                    Error::ImageNotFound {
-                        image: options.image.clone(),
-                    }
-                }
-                other => self.backend_error("create container", other),
-            })?;
-        let container = containers.get(&created.id);
-        let outcome = async {
-            container
-                .start()
-                .await
-                .map_err(|err| self.backend_error("start container", err))?;
-            let exit = match options.timeout {
-                Some(timeout) => tokio::time::timeout(timeout, container.wait())
-                    .await
-                    .map_err(|_| Error::RunTimeout {
-                        image: options.image.clone(),
-                        timeout,
-                    })?,
-                None => container.wait().await,
-            }
-            .map_err(|err| self.backend_error("wait for container", err))?;
-            let duration = started.elapsed();
-            let (stdout, stderr) = collect_logs(self, &container).await?;
-            Ok(RunOutput {
-                exit_code: exit.status_code as i64,
-                stdout,
-                stderr,
-                duration,
-            })
-        }
-        .await;
-        let removed = container
-            .remove(
-                RmContainerOptions::builder()
-                    .force(true)
-                    .volumes(true)
-                    .build(),
-            )
-            .await
-            .map_err(|err| self.backend_error("remove container", err));
+        let id = self.create_container(options)?;
+        let outcome = self.run_created(&id, options, started);
+        let removed = self.remove_container(&id);
         // The run's own error matters more than a failed clean-up.
         let output = outcome?;
         removed?;
         Ok(output)
     }
+
+    fn run_created(&self, id: &str, options: &RunOptions, started: Instant) -> Result<RunOutput> {
+        let stdin = options.stdin.as_deref();
+        let path = format!(
+            "/containers/{id}/attach?stream=1&stdout=1&stderr=1{}",
+            if stdin.is_some() { "&stdin=1" } else { "" }
+        );
+        // Attached before the start, so that no output is missed.
+        let socket = self.engine().upgrade("attach to container", &path)?;
+        self.start_container(id)?;
+        let deadline = options.timeout.map(|timeout| started + timeout);
+        let timed_out = || Error::RunTimeout {
+            image: options.image.clone(),
+            timeout: options.timeout.unwrap_or_default(),
+        };
+        let (stdout, stderr) = exchange(socket, stdin, deadline).map_err(|err| match err {
+            Exchange::TimedOut => timed_out(),
+            Exchange::Io(err) => crate::engine::transport("read container output", err),
+        })?;
+        let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let exit_code = self
+            .wait_container(id, remaining)
+            .map_err(|err| match err {
+                Error::DaemonTimeout { .. } => timed_out(),
+                other => other,
+            })?;
+        Ok(RunOutput {
+            exit_code,
+            stdout,
+            stderr,
+            duration: started.elapsed(),
+        })
+    }
 }
 
-async fn collect_logs(
-    docker: &Docker,
-    container: &shiplift::Container<'_>,
-) -> Result<(Vec<u8>, Vec<u8>)> {
-    let mut logs = container.logs(&LogsOptions::builder().stdout(true).stderr(true).build());
+enum Exchange {
+    TimedOut,
+    Io(std::io::Error),
+}
+
+/// Writes `stdin` (then closes it) while reading the multiplexed output
+/// until the container closes the stream; gives up at `deadline`.
+fn exchange(
+    socket: Socket,
+    stdin: Option<&[u8]>,
+    deadline: Option<Instant>,
+) -> std::result::Result<(Vec<u8>, Vec<u8>), Exchange> {
+    let writer = match stdin {
+        Some(_) => Some(socket.try_clone().map_err(Exchange::Io)?),
+        None => None,
+    };
+    std::thread::scope(|scope| {
+        if let (Some(mut writer), Some(bytes)) = (writer, stdin) {
+            // A separate thread, so that a container that writes a lot before
+            // reading all its input cannot deadlock us. A container that exits
+            // without reading its input makes the write fail: that is its choice.
+            scope.spawn(move || {
+                let _ = writer.write_all(bytes);
+                let _ = writer.shutdown_write();
+            });
+        }
+        read_frames(socket, deadline)
+    })
+}
+
+/// Reads the attach stream: frames of an 8-byte header (stream, 0, 0, 0,
+/// big-endian length) and a payload.
+fn read_frames(
+    mut socket: Socket,
+    deadline: Option<Instant>,
+) -> std::result::Result<(Vec<u8>, Vec<u8>), Exchange> {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    while let Some(chunk) = logs.next().await {
-        match chunk.map_err(|err| docker.backend_error("read container output", err))? {
-            TtyChunk::StdOut(bytes) => stdout.extend_from_slice(&bytes),
-            TtyChunk::StdErr(bytes) => stderr.extend_from_slice(&bytes),
-            TtyChunk::StdIn(_) => {}
+    let mut header = [0u8; 8];
+    loop {
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Exchange::TimedOut);
+            }
+            socket.set_read_timeout(Some(left)).map_err(Exchange::Io)?;
+        }
+        match read_exact_or_eof(&mut socket, &mut header) {
+            Ok(false) => return Ok((stdout, stderr)),
+            Ok(true) => {}
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(Exchange::TimedOut)
+            }
+            Err(err) => return Err(Exchange::Io(err)),
+        }
+        let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let target = if header[0] == 2 {
+            &mut stderr
+        } else {
+            &mut stdout
+        };
+        let start = target.len();
+        target.resize(start + length, 0);
+        socket
+            .read_exact(&mut target[start..])
+            .map_err(|err| match err.kind() {
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => Exchange::TimedOut,
+                _ => Exchange::Io(err),
+            })?;
+    }
+}
+
+/// Fills `buf`; `Ok(false)` on a clean end of stream before the first byte.
+fn read_exact_or_eof(socket: &mut Socket, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match socket.read(&mut buf[filled..]) {
+            Ok(0) if filled == 0 => return Ok(false),
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
         }
     }
-    Ok((stdout, stderr))
+    Ok(true)
 }

@@ -1,0 +1,166 @@
+//! Listing containers, filtered by label, name or ancestor image.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::client::Docker;
+use crate::engine::Body;
+use crate::error::Result;
+use crate::images::{encode, null_as_default};
+
+/// Which containers to list. `Default`: the running ones, unfiltered.
+///
+/// ```
+/// let filter = dock_lite::ListOptions::default()
+///     .all(true)
+///     .label("com.example.owner", "docs")
+///     .ancestor("alpine:3.20");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    all: bool,
+    labels: Vec<String>,
+    names: Vec<String>,
+    ancestors: Vec<String>,
+}
+
+impl ListOptions {
+    /// Lists stopped containers too, not only running ones.
+    pub fn all(mut self, all: bool) -> Self {
+        self.all = all;
+        self
+    }
+
+    /// Only containers with label `key=value` (all given labels must match).
+    pub fn label(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        self.labels
+            .push(format!("{}={}", key.as_ref(), value.as_ref()));
+        self
+    }
+
+    /// Only containers whose name contains `name`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.names.push(name.into());
+        self
+    }
+
+    /// Only containers created from `image` (or an image built on it).
+    pub fn ancestor(mut self, image: impl Into<String>) -> Self {
+        self.ancestors.push(image.into());
+        self
+    }
+
+    fn query(&self) -> String {
+        let mut filters = serde_json::Map::new();
+        for (key, values) in [
+            ("label", &self.labels),
+            ("name", &self.names),
+            ("ancestor", &self.ancestors),
+        ] {
+            if !values.is_empty() {
+                filters.insert(key.into(), serde_json::json!(values));
+            }
+        }
+        let filters = serde_json::Value::Object(filters).to_string();
+        format!("all={}&filters={}", self.all, encode(&filters))
+    }
+}
+
+/// A published port of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct PortMapping {
+    /// The port inside the container.
+    #[serde(rename = "PrivatePort")]
+    pub container_port: u16,
+    /// The port on the host, when published.
+    #[serde(rename = "PublicPort", default)]
+    pub host_port: Option<u16>,
+    /// The host address it is published on.
+    #[serde(rename = "IP", default)]
+    pub host_ip: Option<String>,
+    /// `tcp` or `udp`.
+    #[serde(rename = "Type")]
+    pub protocol: String,
+}
+
+/// A container, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ContainerSummary {
+    /// The full container id.
+    #[serde(rename = "Id")]
+    pub id: String,
+    /// Its names, each with a leading `/` as the daemon gives them.
+    #[serde(rename = "Names", default, deserialize_with = "null_as_default")]
+    pub names: Vec<String>,
+    /// The image it was created from, as named then.
+    #[serde(rename = "Image")]
+    pub image: String,
+    /// The command it runs.
+    #[serde(rename = "Command", default)]
+    pub command: String,
+    /// `running`, `exited`, `created`, ...
+    #[serde(rename = "State", default)]
+    pub state: String,
+    /// Human-readable status, such as `Up 5 minutes`.
+    #[serde(rename = "Status", default)]
+    pub status: String,
+    /// Its ports.
+    #[serde(rename = "Ports", default, deserialize_with = "null_as_default")]
+    pub ports: Vec<PortMapping>,
+    /// Its labels.
+    #[serde(rename = "Labels", default, deserialize_with = "null_as_default")]
+    pub labels: BTreeMap<String, String>,
+    /// Creation time, Unix seconds.
+    #[serde(rename = "Created")]
+    pub created: i64,
+}
+
+impl ContainerSummary {
+    /// The first 12 characters of the id, as `docker ps` shows it.
+    pub fn short_id(&self) -> &str {
+        self.id.get(..12).unwrap_or(&self.id)
+    }
+}
+
+impl Docker {
+    /// Lists containers: the running ones by default; see [`ListOptions`].
+    pub fn list_containers(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>> {
+        let path = format!("/containers/json?{}", options.query());
+        self.engine()
+            .json("list containers", "GET", &path, Body::Empty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_become_the_daemons_json_filter_argument() {
+        let query = ListOptions::default()
+            .all(true)
+            .label("a", "b")
+            .label("c", "d")
+            .name("web")
+            .query();
+        assert!(query.starts_with("all=true&filters="), "{query}");
+        assert!(
+            query.contains("%22label%22:%5B%22a%3Db%22%2C%22c%3Dd%22%5D"),
+            "{query}"
+        );
+    }
+
+    #[test]
+    fn parses_a_container_list_with_null_lists() {
+        let json = r#"[{"Id":"0123456789abcdef","Names":["/web"],"Image":"alpine","ImageID":"sha256:1","Command":"sleep 60","Created":1715000000,"Ports":[{"PrivatePort":5672,"PublicPort":49153,"IP":"127.0.0.1","Type":"tcp"},{"PrivatePort":80,"Type":"tcp"}],"Labels":null,"State":"running","Status":"Up 2 seconds","HostConfig":{"NetworkMode":"default"},"NetworkSettings":{},"Mounts":[]}]"#;
+        let containers: Vec<ContainerSummary> = serde_json::from_str(json).unwrap();
+        let web = &containers[0];
+        assert_eq!(web.short_id(), "0123456789ab");
+        assert_eq!(web.ports[0].host_port, Some(49153));
+        assert_eq!(web.ports[1].host_port, None);
+        assert!(web.labels.is_empty());
+    }
+}

@@ -1,0 +1,69 @@
+//! Connecting to the engine: version, and the typed errors of bad hosts.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use dock_lite::{Docker, DockerHost, Error};
+
+#[test]
+fn reports_the_daemon_version() {
+    let version = common::docker().version().expect("version");
+    assert!(!version.version.is_empty());
+    assert!(version.api_version.starts_with("1."), "{version:?}");
+}
+
+#[test]
+fn an_unreachable_daemon_is_a_typed_error_within_two_seconds() {
+    let started = Instant::now();
+    let docker = Docker::connect_to(DockerHost::Unix("/nonexistent/docker.sock".into())).unwrap();
+    let err = docker.ping().unwrap_err();
+    assert!(matches!(err, Error::DaemonUnreachable { .. }), "{err:?}");
+    let err = docker.list_containers(&Default::default()).unwrap_err();
+    assert!(matches!(err, Error::DaemonUnreachable { .. }), "{err:?}");
+    // Port 1 on loopback: refused at once.
+    let docker = Docker::connect_to(DockerHost::parse("tcp://127.0.0.1:1").unwrap()).unwrap();
+    let err = docker.ping().unwrap_err();
+    assert!(matches!(err, Error::DaemonUnreachable { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_daemon_that_never_answers_times_out_within_two_seconds() {
+    // Accepts connections but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("tcp://{}", silent.local_addr().unwrap());
+    let docker = Docker::connect_to(DockerHost::parse(&host).unwrap()).unwrap();
+    let started = Instant::now();
+    let err = docker.ping().unwrap_err();
+    assert!(matches!(err, Error::DaemonTimeout { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_socket_that_is_not_a_docker_daemon_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-docker.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    drop(_listener); // the file stays, nobody listens: connection refused
+    let docker = Docker::connect_to(DockerHost::Unix(path.to_string_lossy().into())).unwrap();
+    let err = docker.ping().unwrap_err();
+    assert!(matches!(err, Error::DaemonUnreachable { .. }), "{err:?}");
+}
+
+#[test]
+fn a_malformed_docker_host_is_a_typed_error_not_a_panic() {
+    for bad in [
+        "tcp//oops",
+        "localhost:2375",
+        "tcp://host:port",
+        "ssh://user@host",
+    ] {
+        let err = DockerHost::parse(bad).unwrap_err();
+        assert!(matches!(err, Error::MalformedHost { .. }), "{bad}: {err:?}");
+    }
+}
