@@ -1,0 +1,83 @@
+//! Builds the Graphviz image from `dockerfiles/graphviz` with live output,
+//! then renders the bundled `examples/graphs/*.dot` to SVG and PNG through
+//! a container fed on stdin.
+//!
+//! ```text
+//! cargo run --example graphviz_build [-- --out target/graphs]
+//! BASE_IMAGE=debian:bookworm-slim cargo run --example graphviz_build
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use dock_lite::{BuildOptions, Docker, RunOptions};
+use ondemand_platform::cli::report;
+
+/// Build the Graphviz image, then render the example graphs with it.
+#[derive(Parser)]
+struct Args {
+    /// Where the rendered files go.
+    #[arg(long, default_value = "target/graphs")]
+    out: PathBuf,
+    /// The image's tag [default: $GRAPHVIZ_IMAGE, or ondemand-platform/graphviz:latest].
+    #[arg(long)]
+    tag: Option<String>,
+    /// The base image [default: $BASE_IMAGE, or alpine:3.20, or the offline Debian base if only that is present].
+    #[arg(long)]
+    base: Option<String>,
+}
+
+fn main() -> ExitCode {
+    report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tag = args.tag.clone().unwrap_or_else(|| testkit::GRAPHVIZ.name());
+    let base = args.base.clone().unwrap_or_else(|| testkit::BASE.name());
+    let docker = Docker::connect()?;
+    docker.ping()?;
+
+    println!("building {tag} on {base}");
+    let built = docker.build(
+        &BuildOptions::new(root.join("dockerfiles/graphviz"))
+            .tag(&tag)
+            .build_arg("BASE_IMAGE", &base),
+        |line| println!("  | {line}"),
+    )?;
+    println!("built {}", built.image_id.as_deref().unwrap_or(&tag));
+
+    std::fs::create_dir_all(&args.out)?;
+    let mut graphs: Vec<PathBuf> = std::fs::read_dir(root.join("examples/graphs"))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "dot"))
+        .collect();
+    graphs.sort();
+    for graph in graphs {
+        let source = std::fs::read(&graph)?;
+        let stem = graph.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        for format in ["svg", "png"] {
+            let rendered = docker.run(
+                &RunOptions::new(&tag)
+                    .command([format!("-T{format}")])
+                    .stdin(source.clone())
+                    .network("none")
+                    .timeout(Duration::from_secs(60)),
+            )?;
+            if !rendered.success() {
+                return Err(format!(
+                    "dot failed on {}: {}",
+                    graph.display(),
+                    String::from_utf8_lossy(&rendered.stderr)
+                )
+                .into());
+            }
+            let path = args.out.join(format!("{stem}.{format}"));
+            std::fs::write(&path, &rendered.stdout)?;
+            println!("{} ({} bytes, {:.2?})", path.display(), rendered.stdout.len(), rendered.duration);
+        }
+    }
+    Ok(())
+}
