@@ -59,7 +59,11 @@ fn io_error_kind(err: &shiplift::Error) -> Option<ErrorKind> {
     if let shiplift::Error::IO(io) = err {
         return Some(io.kind());
     }
-    let mut source = err.source();
+    // shiplift does not give its hyper error as a source: start from it.
+    let mut source = match err {
+        shiplift::Error::Hyper(hyper) => Some(hyper as &(dyn std::error::Error + 'static)),
+        other => other.source(),
+    };
     while let Some(current) = source {
         if let Some(io) = current.downcast_ref::<std::io::Error>() {
             return Some(io.kind());

@@ -67,3 +67,54 @@ fn a_malformed_docker_host_is_a_typed_error_not_a_panic() {
         assert!(matches!(err, Error::MalformedHost { .. }), "{bad}: {err:?}");
     }
 }
+
+/// Set when this test binary re-runs itself as another user.
+const PROBE_SOCKET_VAR: &str = "DOCK_LITE_PROBE_SOCKET";
+
+#[test]
+fn a_socket_this_user_may_not_open_is_permission_denied_within_two_seconds() {
+    if let Ok(path) = std::env::var(PROBE_SOCKET_VAR) {
+        let docker = Docker::connect_to(DockerHost::Unix(path)).unwrap();
+        let started = Instant::now();
+        let err = docker.ping().unwrap_err();
+        assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("locked.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root may open any socket: run the probe as user `nobody` then.
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n";
+    let mut probe = if is_root {
+        let mut command = std::process::Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        command.arg(std::env::current_exe().unwrap());
+        command
+    } else {
+        std::process::Command::new(std::env::current_exe().unwrap())
+    };
+    let output = probe
+        .args([
+            "--exact",
+            "a_socket_this_user_may_not_open_is_permission_denied_within_two_seconds",
+        ])
+        .env(PROBE_SOCKET_VAR, &path)
+        .output()
+        .expect("the probe runs");
+    assert!(
+        output.status.success(),
+        "probe failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+}
