@@ -1,8 +1,6 @@
 //! The lifecycle steps shared by runs and detached containers: create (with
 //! the pull policy), start, wait, remove.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use crate::client::Docker;
@@ -47,20 +45,6 @@ impl Docker {
             .map_err(|err| self.backend_error("start container", err))
     }
 
-    /// Waits for the container to exit; its exit code.
-    pub(crate) fn wait_container(&self, id: &str, timeout: Option<Duration>) -> Result<i64> {
-        let containers = self.api().containers();
-        let container = containers.get(id);
-        let exit = match timeout {
-            Some(timeout) => {
-                self.block_on_timeout("wait for container", timeout, container.wait())?
-            }
-            None => self.block_on(container.wait())?,
-        };
-        exit.map(|exit| exit.status_code as i64)
-            .map_err(|err| self.backend_error("wait for container", err))
-    }
-
     /// Removes the container, killing it first if it runs, with its anonymous volumes.
     pub(crate) fn remove_container(&self, id: &str) -> Result<()> {
         let options = shiplift::RmContainerOptions::builder()
@@ -69,8 +53,10 @@ impl Docker {
             .build();
         match self.block_on(self.api().containers().get(id).remove(options))? {
             Ok(()) => Ok(()),
-            // Already gone: what was asked for is true.
-            Err(shiplift::Error::Fault { code, .. }) if code.as_u16() == 404 => Ok(()),
+            // Already gone, or going (auto-removal): what was asked for is true.
+            Err(shiplift::Error::Fault { code, .. }) if matches!(code.as_u16(), 404 | 409) => {
+                Ok(())
+            }
             Err(err) => Err(self.backend_error("remove container", err)),
         }
     }

@@ -61,6 +61,9 @@ pub struct RunOptions {
     pub(crate) stdin: Option<Vec<u8>>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) pull: PullPolicy,
+    /// The daemon removes the container when it exits, even if this process
+    /// is gone by then: set for runs to completion, not for detached starts.
+    pub(crate) auto_remove: bool,
 }
 
 impl RunOptions {
@@ -82,6 +85,7 @@ impl RunOptions {
             stdin: None,
             timeout: None,
             pull: PullPolicy::Never,
+            auto_remove: false,
         }
     }
 
@@ -226,6 +230,7 @@ impl RunOptions {
         config.insert("Tty".into(), json!(false));
 
         let mut host = Map::new();
+        host.insert("AutoRemove".into(), json!(self.auto_remove));
         let binds: Vec<String> = self
             .mounts
             .iter()

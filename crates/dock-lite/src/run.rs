@@ -3,8 +3,10 @@
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+
 use crate::client::Docker;
-use crate::engine::Socket;
+use crate::engine::{transport, Body, Response, Socket};
 use crate::error::{Error, Result};
 use crate::options::RunOptions;
 
@@ -35,8 +37,17 @@ impl Docker {
     /// it the options' stdin, collects its stdout and stderr until it exits,
     /// and removes it, whatever happened (non-zero exit, timeout, error): no
     /// container is left behind.
+    ///
+    /// The daemon is also told to remove the container when it exits, so
+    /// that it goes even if this process dies first (only a process killed
+    /// in the few milliseconds between creating and starting the container
+    /// leaves it behind, created but never started: label your runs to find
+    /// such leftovers).
     pub fn run(&self, options: &RunOptions) -> Result<RunOutput> {
         let started = Instant::now();
+        let mut options = options.clone();
+        options.auto_remove = true;
+        let options = &options;
         let id = self.create_container(options)?;
         let outcome = self.run_created(&id, options, started);
         let removed = self.remove_container(&id);
@@ -52,8 +63,17 @@ impl Docker {
             "/containers/{id}/attach?stream=1&stdout=1&stderr=1{}",
             if stdin.is_some() { "&stdin=1" } else { "" }
         );
-        // Attached before the start, so that no output is missed.
+        // Attached, and waited for, before the start: no output is missed,
+        // and the exit code is caught. The wait ends once the daemon has
+        // removed the container, so none is listed after `run` returns.
         let socket = self.engine().upgrade("attach to container", &path)?;
+        let exit = self.engine().send(
+            "wait for container",
+            "POST",
+            &format!("/containers/{id}/wait?condition=removed"),
+            Body::Empty,
+            Some(EXIT_REPORT_TIMEOUT),
+        )?;
         self.start_container(id)?;
         let deadline = options.timeout.map(|timeout| started + timeout);
         let timed_out = || Error::RunTimeout {
@@ -62,21 +82,45 @@ impl Docker {
         };
         let (stdout, stderr) = exchange(socket, stdin, deadline).map_err(|err| match err {
             Exchange::TimedOut => timed_out(),
-            Exchange::Io(err) => crate::engine::transport("read container output", err),
+            Exchange::Io(err) => transport("read container output", err),
         })?;
-        let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        let exit_code = self
-            .wait_container(id, remaining)
-            .map_err(|err| match err {
-                Error::DaemonTimeout { .. } => timed_out(),
-                other => other,
-            })?;
+        let exit_code = read_exit_code(exit)?;
         Ok(RunOutput {
             exit_code,
             stdout,
             stderr,
             duration: started.elapsed(),
         })
+    }
+}
+
+/// How long the exit code may take to arrive once the output has ended.
+const EXIT_REPORT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads the answer of `POST /containers/{id}/wait`.
+fn read_exit_code(response: Response) -> Result<i64> {
+    #[derive(Deserialize)]
+    struct Exit {
+        #[serde(rename = "StatusCode")]
+        status_code: i64,
+        #[serde(rename = "Error", default)]
+        error: Option<ExitError>,
+    }
+    #[derive(Deserialize)]
+    struct ExitError {
+        #[serde(rename = "Message", default)]
+        message: String,
+    }
+    let operation = "wait for container";
+    let body = response.success(operation)?.bytes(operation)?;
+    let exit: Exit = serde_json::from_slice(&body).map_err(|err| transport(operation, err))?;
+    match exit.error {
+        Some(error) if !error.message.is_empty() => Err(Error::Daemon {
+            operation,
+            status: 200,
+            message: error.message,
+        }),
+        _ => Ok(exit.status_code),
     }
 }
 

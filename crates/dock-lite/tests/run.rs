@@ -165,3 +165,55 @@ fn a_missing_image_is_a_typed_error_or_a_failed_pull_per_policy() {
         .unwrap_err();
     assert!(matches!(err, Error::PullFailed { .. }), "{err:?}");
 }
+
+/// Set when this test binary re-runs itself as the process to be killed.
+const VICTIM_VAR: &str = "DOCK_LITE_KILLED_CLIENT";
+
+#[test]
+fn the_daemon_removes_the_container_of_a_client_that_died_mid_run() {
+    if std::env::var_os(VICTIM_VAR).is_some() {
+        let _ = docker().run(&sh("sleep 3", "orphan"));
+        return;
+    }
+    let docker = docker();
+    let mut victim = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_daemon_removes_the_container_of_a_client_that_died_mid_run",
+        ])
+        .env(VICTIM_VAR, "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let running = |docker: &dock_lite::Docker| {
+        docker
+            .list_containers(&dock_lite::ListOptions::default().label(TEST_LABEL, "orphan"))
+            .expect("list")
+            .iter()
+            .any(|container| container.state == "running")
+    };
+    // Killed between create and start, a container is never started and
+    // so never auto-removed: kill the client once the container runs.
+    while !running(&docker) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the victim never started its container"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    assert_eq!(
+        containers_labelled(&docker, "orphan").len(),
+        1,
+        "still running after the kill"
+    );
+    while !containers_labelled(&docker, "orphan").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the orphan was never removed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
