@@ -164,6 +164,62 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+
+    /// The clone URL does not parse, names no host, or names a transport
+    /// repo-lite cannot clone over; nothing was written or sent.
+    #[error("invalid repository URL {url:?}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The clone destination exists and is not an empty directory; nothing
+    /// was written or sent.
+    #[error("the clone destination {path} exists and is not an empty directory")]
+    DestinationNotEmpty {
+        /// The destination as given.
+        path: PathBuf,
+    },
+
+    /// Cloning `url` failed: the host is unreachable, there is no repository
+    /// there, authentication failed, or writing the clone failed. The
+    /// destination is as it was.
+    #[error("cannot clone {url} into {path}")]
+    Clone {
+        /// The URL as given.
+        url: String,
+        /// The destination as given.
+        path: PathBuf,
+        /// What gix or the OS reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The remote has no branch or tag named `branch`; the destination is as
+    /// it was.
+    #[error("{url} has no branch or tag {branch:?}")]
+    BranchNotFound {
+        /// The URL as given.
+        url: String,
+        /// The branch as given.
+        branch: String,
+        /// What gix reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The clone was cancelled through its cancel flag; the destination is
+    /// as it was.
+    #[error("cloning {url} into {path} was cancelled")]
+    Cancelled {
+        /// The URL as given.
+        url: String,
+        /// The destination as given.
+        path: PathBuf,
+    },
 }
 
 /// The result type of repo-lite.

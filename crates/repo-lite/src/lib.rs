@@ -29,6 +29,24 @@
 //! # }
 //! ```
 //!
+//! [`Project::clone_repo`] clones over `https://`, `http://`, `git://`,
+//! `ssh://` or `file://`, or from a local path, all or nothing: after any
+//! failure, including cancellation through [`CloneOptions::cancel_flag`], the
+//! destination is as it was.
+//!
+//! ```no_run
+//! use repo_lite::{CloneOptions, Project};
+//!
+//! # fn main() -> Result<(), repo_lite::Error> {
+//! let options = CloneOptions::default()
+//!     .branch("main")
+//!     .on_progress(|p| eprintln!("{}: {} objects", p.phase, p.objects_received));
+//! let project = Project::clone_repo("https://example.com/repo.git", "repo", options)?;
+//! println!("{} commits", project.log(usize::MAX)?.len());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Paths are relative to the work tree and checked before anything is
 //! written (see [`PathError`]); [`Project::delete`] removes a whole project
 //! only when handed the top level of a work tree (see [`DeleteRefusal`]).
@@ -36,6 +54,7 @@
 //! [gix]: https://docs.rs/gix
 #![deny(missing_docs, unsafe_code)]
 
+mod clone;
 mod commit;
 mod delete;
 mod error;
@@ -46,6 +65,7 @@ mod project;
 mod signature;
 mod worktree;
 
+pub use clone::{CloneOptions, ClonePhase, CloneProgress};
 pub use commit::Outcome;
 pub use delete::DeleteRefusal;
 pub use error::{BoxError, Error, Result};

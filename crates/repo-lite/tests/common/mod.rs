@@ -69,3 +69,192 @@ pub fn new_project() -> (tempfile::TempDir, Project) {
         .with_signature(tester());
     (dir, project)
 }
+
+/// Makes a repository with the git CLI at `dir`: three commits on `main`
+/// and a branch `feature` with one more, `HEAD` back on `main`.
+pub fn make_origin(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("origin directory");
+    git(dir, &["init", "-q", "-b", "main"]);
+    let commit = |path: &str, content: &str, message: &str| {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("parent directory");
+        std::fs::write(file, content).expect("write origin file");
+        git(dir, &["add", path]);
+        git(
+            dir,
+            &[
+                "-c",
+                "user.name=Origin",
+                "-c",
+                "user.email=origin@example.com",
+                "commit",
+                "-q",
+                "-m",
+                message,
+            ],
+        );
+    };
+    commit("README.md", "# origin\n", "Add a README");
+    commit("src/lib.rs", "pub fn one() -> u32 { 1 }\n", "Add a library");
+    commit(
+        "README.md",
+        "# origin\n\nWith a library.\n",
+        "Describe the library",
+    );
+    git(dir, &["checkout", "-q", "-b", "feature"]);
+    commit("docs/feature.md", "A feature.\n", "Document the feature");
+    git(dir, &["checkout", "-q", "main"]);
+}
+
+/// The subjects of the commits reachable from `HEAD` with their ids, newest
+/// first, as git prints them.
+pub fn history(dir: &Path) -> String {
+    git(dir, &["log", "--format=%H %s"])
+}
+
+/// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`.
+fn wait_for_port(port: u16, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the server exited early: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing listens on port {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A server child process on loopback, killed when dropped.
+pub struct Server {
+    child: std::process::Child,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// `git daemon` serving every repository under `base` on 127.0.0.1.
+    pub fn git_daemon(base: &Path) -> Server {
+        let port = free_port();
+        let mut child = Command::new("git")
+            .arg("daemon")
+            .arg("--reuseaddr")
+            .arg(format!("--base-path={}", base.display()))
+            .arg("--export-all")
+            .arg("--listen=127.0.0.1")
+            .arg(format!("--port={port}"))
+            .arg(base)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("git daemon starts");
+        wait_for_port(port, &mut child);
+        Server { child, port }
+    }
+
+    /// `git http-backend` as CGI behind a small Python web server on
+    /// 127.0.0.1, serving every repository under `base` over smart HTTP.
+    pub fn git_http(base: &Path) -> Server {
+        let script = base.join("..").join("git-http-server.py");
+        std::fs::write(&script, GIT_HTTP_SERVER).expect("write the server script");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg(base)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("the server prints its port");
+        let port = line.trim().parse().expect("a port number");
+        wait_for_port(port, &mut child);
+        Server { child, port }
+    }
+}
+
+/// Runs `git http-backend` for each request. Python's CGI handler is not
+/// enough: it neither de-chunks request bodies (reqwest streams them chunked)
+/// nor passes the `Git-Protocol` header.
+const GIT_HTTP_SERVER: &str = r#"
+import http.server, os, subprocess, sys
+
+ROOT = sys.argv[1]
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self):
+        self.backend(b"")
+
+    def do_POST(self):
+        self.backend(self.read_body())
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
+    def backend(self, body):
+        path, _, query = self.path.partition("?")
+        env = dict(os.environ, GIT_PROJECT_ROOT=ROOT, GIT_HTTP_EXPORT_ALL="1",
+                   REQUEST_METHOD=self.command, PATH_INFO=path, QUERY_STRING=query,
+                   CONTENT_TYPE=self.headers.get("Content-Type", ""),
+                   CONTENT_LENGTH=str(len(body)), REMOTE_ADDR="127.0.0.1")
+        for name in ("Content-Encoding", "Git-Protocol"):
+            if name in self.headers:
+                env["HTTP_" + name.upper().replace("-", "_")] = self.headers[name]
+        out = subprocess.run(["git", "http-backend"], input=body, env=env,
+                             stdout=subprocess.PIPE).stdout
+        crlf, lf = out.find(b"\r\n\r\n"), out.find(b"\n\n")
+        if crlf != -1 and (lf == -1 or crlf < lf):
+            head, payload = out[:crlf], out[crlf + 4:]
+        else:
+            head, payload = out[:lf], out[lf + 2:]
+        status, headers = 200, []
+        for line in head.decode().splitlines():
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            elif name:
+                headers.append((name, value.strip()))
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
