@@ -35,7 +35,15 @@ fn run(args: &Args) -> Result<(), dock_lite::Error> {
     }
     let containers = docker.list_containers(&options)?;
     let rows: Vec<[String; 6]> = containers.iter().map(row).collect();
-    let header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"].map(String::from);
+    let header = [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]
+    .map(String::from);
     let mut widths = header.clone().map(|h| h.len());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -58,7 +66,11 @@ fn row(container: &ContainerSummary) -> [String; 6] {
     if command.chars().count() > 30 {
         command = format!("{}…", command.chars().take(29).collect::<String>());
     }
-    let names: Vec<&str> = container.names.iter().map(|n| n.trim_start_matches('/')).collect();
+    let names: Vec<&str> = container
+        .names
+        .iter()
+        .map(|n| n.trim_start_matches('/'))
+        .collect();
     [
         container.short_id().to_owned(),
         container.image.clone(),
@@ -71,7 +83,9 @@ fn row(container: &ContainerSummary) -> [String; 6] {
 
 /// "5 minutes ago", from a Unix time.
 fn ago(created: i64) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let seconds = (now - created).max(0);
     match seconds {
         0..=59 => format!("{seconds} seconds ago"),

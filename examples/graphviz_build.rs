@@ -57,7 +57,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     graphs.sort();
     for graph in graphs {
         let source = std::fs::read(&graph)?;
-        let stem = graph.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let stem = graph
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         for format in ["svg", "png"] {
             let rendered = docker.run(
                 &RunOptions::new(&tag)
@@ -76,7 +80,12 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             }
             let path = args.out.join(format!("{stem}.{format}"));
             std::fs::write(&path, &rendered.stdout)?;
-            println!("{} ({} bytes, {:.2?})", path.display(), rendered.stdout.len(), rendered.duration);
+            println!(
+                "{} ({} bytes, {:.2?})",
+                path.display(),
+                rendered.stdout.len(),
+                rendered.duration
+            );
         }
     }
     Ok(())
