@@ -49,12 +49,15 @@ impl Docker {
         options.auto_remove = true;
         let options = &options;
         let id = self.create_container(options)?;
-        let outcome = self.run_created(&id, options, started);
-        let removed = self.remove_container(&id);
-        // The run's own error matters more than a failed clean-up.
-        let output = outcome?;
-        removed?;
-        Ok(output)
+        match self.run_created(&id, options, started) {
+            // The wait ended with the daemon's removal: nothing left to do.
+            Ok(output) => Ok(output),
+            Err(err) => {
+                // The run's own error matters more than a failed clean-up.
+                let _ = self.remove_container(&id);
+                Err(err)
+            }
+        }
     }
 
     fn run_created(&self, id: &str, options: &RunOptions, started: Instant) -> Result<RunOutput> {
