@@ -6,7 +6,7 @@ use std::path::Path;
 use gix::objs::tree::EntryKind;
 
 use crate::error::{BoxError, Error, Result};
-use crate::paths;
+use crate::paths::{self, RepoPath};
 use crate::project::Project;
 use crate::signature::Signature;
 
@@ -21,6 +21,14 @@ pub enum Outcome {
     /// The file already had exactly these contents at `HEAD`: nothing was
     /// written and no commit was made.
     Unchanged,
+}
+
+/// One checked change, ready to be written.
+struct Plan<'a> {
+    path: RepoPath,
+    file: std::path::PathBuf,
+    /// The contents, entry kind and blob to write; `None` to remove.
+    write: Option<(&'a [u8], EntryKind, gix::hash::ObjectId)>,
 }
 
 enum Change<'a> {
@@ -84,18 +92,102 @@ impl Project {
         }
     }
 
+    /// Writes every file of `files` (relative paths and their contents) and
+    /// commits them together with `message`: one commit for all, as
+    /// [`add_file`](Self::add_file) would make for one. Files whose
+    /// contents are already those at `HEAD` are left alone;
+    /// [`Outcome::Unchanged`] when that holds for all of them. Every path is
+    /// checked before anything is written.
+    pub fn write_files<P, C>(&self, files: &[(P, C)], message: &str) -> Result<Outcome>
+    where
+        P: AsRef<Path>,
+        C: AsRef<[u8]>,
+    {
+        let changes: Vec<(&Path, Change<'_>)> = files
+            .iter()
+            .map(|(path, contents)| (path.as_ref(), Change::Add(contents.as_ref())))
+            .collect();
+        self.commit_changes(&changes, message)
+    }
+
     fn apply(&self, given: &Path, change: Change<'_>, message: &str) -> Result<Outcome> {
-        // Every check comes before the first write.
+        self.commit_changes(&[(given, change)], message)
+    }
+
+    /// Checks every change, then writes the work tree, the commit and the
+    /// index: a refused change leaves everything as it was.
+    fn commit_changes(&self, changes: &[(&Path, Change<'_>)], message: &str) -> Result<Outcome> {
+        let (author, committer) = self.identities();
+        author.validate()?;
+        committer.validate()?;
+        let head = self.head_state()?;
+        let mut planned = Vec::with_capacity(changes.len());
+        for (given, change) in changes {
+            if let Some(plan) = self.plan(given, change, head.tree)? {
+                planned.push(plan);
+            }
+        }
+        if planned.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        let commit_error = |source: BoxError| Error::Commit {
+            root: self.root.clone(),
+            path: changes[0].0.to_owned(),
+            source,
+        };
+        let mut editor = self
+            .repo
+            .edit_tree(head.tree)
+            .map_err(|err| commit_error(err.into()))?;
+        for plan in &planned {
+            match plan.write {
+                Some((contents, kind, blob)) => {
+                    crate::worktree::write_file(
+                        &plan.file,
+                        contents,
+                        kind == EntryKind::BlobExecutable,
+                    )?;
+                    editor
+                        .upsert(plan.path.to_bstring(), kind, blob)
+                        .map_err(|err| commit_error(err.into()))?;
+                }
+                None => {
+                    crate::worktree::remove_file(&self.root, &plan.file)?;
+                    editor
+                        .remove(plan.path.to_bstring())
+                        .map_err(|err| commit_error(err.into()))?;
+                }
+            }
+        }
+        let tree = editor
+            .write()
+            .map_err(|err| commit_error(err.into()))?
+            .detach();
+        let id = self
+            .commit_tree(&author, &committer, message, tree, head.commit)
+            .map_err(commit_error)?;
+        let changed: Vec<(&RepoPath, &Path)> = planned
+            .iter()
+            .map(|plan| (&plan.path, plan.file.as_path()))
+            .collect();
+        self.sync_index(tree, &changed)?;
+        Ok(Outcome::Committed { id })
+    }
+
+    /// Checks one change against `tree` and stores its blob; `None` when it
+    /// would change nothing.
+    fn plan<'a>(
+        &self,
+        given: &Path,
+        change: &Change<'a>,
+        tree: gix::hash::ObjectId,
+    ) -> Result<Option<Plan<'a>>> {
         let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
             path: given.to_owned(),
             source,
         })?;
         paths::check_worktree(&self.root, &path, given)?;
-        let (author, committer) = self.identities();
-        author.validate()?;
-        committer.validate()?;
-        let head = self.head_state()?;
-        let existing = self.entry_at(head.tree, &path)?;
+        let existing = self.entry_at(tree, &path)?;
         let not_a_file = || Error::NotAFile {
             root: self.root.clone(),
             path: given.to_owned(),
@@ -104,18 +196,8 @@ impl Project {
             root: self.root.clone(),
             path: given.to_owned(),
         };
-        let commit_error = |source: BoxError| Error::Commit {
-            root: self.root.clone(),
-            path: given.to_owned(),
-            source,
-        };
         let file = self.root.join(path.as_path());
-
-        let mut editor = self
-            .repo
-            .edit_tree(head.tree)
-            .map_err(|err| commit_error(err.into()))?;
-        match change {
+        let write = match change {
             Change::Add(contents) | Change::Update(contents) => {
                 let kind = match existing {
                     None if matches!(change, Change::Update(_)) => return Err(not_found()),
@@ -126,37 +208,24 @@ impl Project {
                 let blob = self
                     .repo
                     .write_blob(contents)
-                    .map_err(|err| commit_error(err.into()))?
+                    .map_err(|err| Error::Commit {
+                        root: self.root.clone(),
+                        path: given.to_owned(),
+                        source: err.into(),
+                    })?
                     .detach();
                 if existing.map(|(_, id)| id) == Some(blob) {
-                    return Ok(Outcome::Unchanged);
+                    return Ok(None);
                 }
-                crate::worktree::write_file(&file, contents, kind == EntryKind::BlobExecutable)?;
-                editor
-                    .upsert(path.to_bstring(), kind, blob)
-                    .map_err(|err| commit_error(err.into()))?;
+                Some((*contents, kind, blob))
             }
-            Change::Remove => {
-                match existing {
-                    None => return Err(not_found()),
-                    Some((mode, _)) if !mode.is_blob() => return Err(not_a_file()),
-                    Some(_) => {}
-                }
-                crate::worktree::remove_file(&self.root, &file)?;
-                editor
-                    .remove(path.to_bstring())
-                    .map_err(|err| commit_error(err.into()))?;
-            }
-        }
-        let tree = editor
-            .write()
-            .map_err(|err| commit_error(err.into()))?
-            .detach();
-        let id = self
-            .commit_tree(&author, &committer, message, tree, head.commit)
-            .map_err(commit_error)?;
-        self.sync_index(tree, &path, &file)?;
-        Ok(Outcome::Committed { id })
+            Change::Remove => match existing {
+                None => return Err(not_found()),
+                Some((mode, _)) if !mode.is_blob() => return Err(not_a_file()),
+                Some(_) => None,
+            },
+        };
+        Ok(Some(Plan { path, file, write }))
     }
 
     /// Writes the commit and moves the current branch (or a detached `HEAD`)

@@ -305,3 +305,40 @@ fn an_executable_file_stays_executable_after_update() {
     assert!(git(&root, &["ls-tree", "HEAD", "run.sh"]).starts_with("100755"));
     assert_clean_and_sound(&root);
 }
+
+#[test]
+fn write_files_commits_several_files_in_one_commit() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project.add_file("README", "readme", "first").unwrap();
+
+    let files = [
+        ("jobs/7.dot", b"digraph { a }".as_slice()),
+        ("jobs/7.svg", b"<svg/>".as_slice()),
+    ];
+    let outcome = project.write_files(&files, "Render job 7").unwrap();
+
+    assert!(matches!(outcome, Outcome::Committed { .. }), "{outcome:?}");
+    assert_eq!(commit_count(&root), 2);
+    assert_eq!(
+        git(&root, &["show", "--name-only", "--format=%s", "HEAD"]),
+        "Render job 7\n\njobs/7.dot\njobs/7.svg"
+    );
+    assert_clean_and_sound(&root);
+    assert_eq!(
+        project.write_files(&files, "again").unwrap(),
+        Outcome::Unchanged
+    );
+    assert_eq!(commit_count(&root), 2);
+}
+
+#[test]
+fn write_files_with_one_refused_path_writes_nothing() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    let files = [("good.txt", "fine"), (".git/config", "evil")];
+    let err = project.write_files(&files, "mixed").unwrap_err();
+    assert!(matches!(err, Error::InvalidPath { .. }), "{err:?}");
+    assert!(!root.join("good.txt").exists());
+    assert_eq!(commit_count(&root), 0);
+}
