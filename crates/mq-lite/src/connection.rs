@@ -161,6 +161,15 @@ impl Connection {
         Queue::declare_server_named(self.inner.clone())
     }
 
+    /// A handle on queue `name` as it is, declared elsewhere (another
+    /// client's reply queue, say): nothing is declared or checked.
+    /// Publishing to it when it does not exist is an
+    /// [`Error::Unroutable`]; reading from it, an [`Error::QueueNotFound`].
+    pub fn existing_queue(&mut self, name: &str) -> Result<Queue> {
+        check_queue_name_syntax(name)?;
+        Ok(Queue::existing(self.inner.clone(), name))
+    }
+
     /// Asks the broker about queue `name` without creating it (a passive
     /// declare): `None` when it does not exist.
     pub fn queue_info(&mut self, name: &str) -> Result<Option<QueueInfo>> {

@@ -252,6 +252,14 @@ impl Queue {
         })
     }
 
+    pub(crate) fn existing(connection: SharedConnection, name: &str) -> Queue {
+        Queue {
+            slot: ChannelSlot::new(connection.clone(), None, true),
+            unconfirmed: ChannelSlot::new(connection, None, false),
+            name: name.into(),
+        }
+    }
+
     /// The queue's name.
     pub fn name(&self) -> &str {
         &self.name

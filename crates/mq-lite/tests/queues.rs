@@ -168,3 +168,21 @@ fn bad_names_are_refused_before_anything_is_sent() {
         )
         .expect("255 bytes is allowed");
 }
+
+#[test]
+fn an_existing_queue_handle_publishes_into_a_queue_declared_by_another_connection() {
+    let mut owner = common::connect();
+    let replies = owner.declare_reply_queue().unwrap();
+    let mut other = common::connect();
+    let handle = other.existing_queue(replies.name()).unwrap();
+    handle.publish(b"result").unwrap();
+    assert_eq!(replies.get().unwrap().unwrap().body(), b"result");
+    let missing = other
+        .existing_queue(&common::unique("never-declared"))
+        .unwrap();
+    assert!(matches!(
+        missing.publish(b"x"),
+        Err(Error::Unroutable { .. })
+    ));
+    assert!(matches!(missing.get(), Err(Error::QueueNotFound { .. })));
+}
