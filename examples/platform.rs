@@ -1,103 +1,177 @@
-//! The on-demand platform, first cut: a Graphviz job goes through a
-//! RabbitMQ queue, is rendered in a container, and lands in a git project.
+//! The whole on-demand platform in one command: a broker (the one at
+//! `AMQP_URL`, or a throwaway container), the Graphviz image (built if
+//! missing, with live output), a render worker, and the bundled example
+//! graphs submitted as jobs. Prints where the rendered files and the git
+//! project are, and removes what it started.
 //!
 //! ```text
-//! cargo run --example platform [-- --out target/platform-demo]
+//! cargo run --example platform [-- --project target/platform/renders --format svg]
 //! ```
-//!
-//! Needs a broker at `AMQP_URL` (default `amqp://guest:guest@localhost:5672/%2f`)
-//! and the Graphviz image (`GRAPHVIZ_IMAGE`, made by `scripts/test-images`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
-use dock_lite::{Docker, RunOptions};
-use mq_lite::{Connection, QueueOptions};
-use ondemand_platform::cli::{explain_broker_error, report};
-use repo_lite::{InitOptions, Project};
+use dock_lite::{BuildOptions, Docker, PullPolicy, RunOptions, RunningContainer};
+use mq_lite::{ConnectOptions, Connection};
+use ondemand_platform::cli::report;
+use ondemand_platform::{now_ms, Client, Job, PlatformError, Status, Worker, WorkerConfig};
 
-/// Render the bundled example graphs through queue, container and git.
+/// Run the Graphviz render platform end to end on the bundled graphs.
 #[derive(Parser)]
 struct Args {
-    /// Where the git project with the rendered graphs is created.
-    #[arg(long, default_value = "target/platform-demo")]
-    out: PathBuf,
-    /// The queue that carries the jobs.
-    #[arg(long, default_value = "render.jobs")]
+    /// The git project that receives sources and renders.
+    #[arg(long, default_value = "target/platform/renders")]
+    project: PathBuf,
+    /// Output format: svg, png or pdf.
+    #[arg(long, default_value = "svg")]
+    format: String,
+    /// The job queue.
+    #[arg(long, default_value = "render.jobs.demo")]
     queue: String,
 }
 
-const GRAPHS: [(&str, &str); 2] = [
-    ("hello", include_str!("graphs/hello.dot")),
-    ("states", include_str!("graphs/states.dot")),
-];
-
 fn main() -> ExitCode {
-    let args = Args::parse();
-    report(run(&args))
+    report(run(&Args::parse()))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut connection = Connection::from_env().inspect_err(explain_broker_error)?;
-    let queue = connection.declare_queue(&args.queue, &QueueOptions::default())?;
-    println!(
-        "broker {}: queue {:?} declared",
-        connection.address(),
-        queue.name()
-    );
-
-    for (name, source) in GRAPHS {
-        queue.publish(format!("{name}\n{source}").as_bytes())?;
-        println!("submitted job {name}");
-    }
-
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let docker = Docker::connect()?;
     docker.ping()?;
-    let image = std::env::var("GRAPHVIZ_IMAGE")
-        .unwrap_or_else(|_| "ondemand-platform/graphviz:latest".to_owned());
-    std::fs::create_dir_all(&args.out)?;
-    let project = match Project::open(&args.out) {
-        Ok(project) => project,
-        Err(_) => Project::init(&args.out, &InitOptions::default())?,
-    };
 
-    while let Some(delivery) = queue.get()? {
-        let job = String::from_utf8_lossy(delivery.body()).into_owned();
-        let (name, source) = job.split_once('\n').ok_or("a job without a name line")?;
-        let rendered = docker
-            .run(
-                &RunOptions::new(&image)
-                    .entrypoint(["sh"])
-                    .command(["-c", "printf '%s' \"$GRAPH\" | dot -Tsvg"])
-                    .env("GRAPH", source)
-                    .label("dev.ondemand.platform", "demo")
-                    .timeout(Duration::from_secs(30)),
-            )
-            .inspect_err(|err| {
-                if matches!(err, dock_lite::Error::ImageNotFound { .. }) {
-                    eprintln!("The Graphviz image {image} is missing: run `scripts/test-images`.");
-                }
-            })?;
-        if !rendered.success() {
-            eprintln!(
-                "job {name}: dot failed: {}",
-                String::from_utf8_lossy(&rendered.stderr)
-            );
-            delivery.ack()?;
-            continue;
+    let (broker, _started_broker) = find_or_start_broker(&docker)?;
+    let image = ensure_graphviz_image(&docker, root)?;
+
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| -> Result<(), Box<dyn std::error::Error>> {
+        let mut config = WorkerConfig::new(&image, &args.project);
+        config.queue = args.queue.clone();
+        let mut worker = Worker::start(&broker, config)?;
+        let stop_flag = &stop;
+        let worker = scope.spawn(move || worker.run(stop_flag, |_| {}));
+        let outcome = submit_examples(&broker, args, root);
+        stop.store(true, Ordering::SeqCst);
+        let handled = worker.join().map_err(|_| "the worker thread panicked")??;
+        outcome?;
+        println!("\nthe worker handled {handled} job(s)");
+        Ok(())
+    })?;
+    let project = std::fs::canonicalize(&args.project).unwrap_or_else(|_| args.project.clone());
+    println!("rendered files: {}", project.join("jobs").display());
+    println!(
+        "git project:    {} (try: git -C {} log --stat -3)",
+        project.display(),
+        project.display()
+    );
+    Ok(())
+}
+
+/// The broker at `AMQP_URL` if one answers; else a throwaway container,
+/// removed when the returned handle is dropped.
+fn find_or_start_broker(
+    docker: &Docker,
+) -> Result<(ConnectOptions, Option<RunningContainer>), Box<dyn std::error::Error>> {
+    let from_env = ConnectOptions::from_env().connection_timeout(Duration::from_secs(3));
+    match Connection::open_with(&from_env) {
+        Ok(connection) => {
+            println!("using the broker at {}", connection.address());
+            return Ok((from_env, None));
         }
-        let output = project.root().join(format!("{name}.svg"));
-        std::fs::write(project.root().join(format!("{name}.dot")), source)?;
-        std::fs::write(&output, &rendered.stdout)?;
-        delivery.ack()?;
-        println!(
-            "job {name}: rendered in {:.2?} -> {}",
-            rendered.duration,
-            output.display()
-        );
+        Err(err) => println!("no broker at AMQP_URL ({err}); starting one in a container"),
     }
-    println!("git project: {}", project.root().display());
+    let image = testkit::RABBITMQ.name();
+    println!("starting {image} (pulled if missing)");
+    let broker = docker.start_detached(
+        &RunOptions::new(&image)
+            .publish_port(5672)
+            .label("dev.ondemand.platform", "demo-broker")
+            .pull(PullPolicy::IfMissing),
+    )?;
+    broker.wait_for_log("Server startup complete", Duration::from_secs(120))?;
+    let url = format!(
+        "amqp://guest:guest@{}:{}/%2f",
+        broker.host_address(),
+        broker.host_port(5672)?
+    );
+    println!("broker ready at {url}");
+    Ok((ConnectOptions::new(url), Some(broker)))
+}
+
+/// The Graphviz image's name, built from `dockerfiles/graphviz` if missing.
+fn ensure_graphviz_image(docker: &Docker, root: &Path) -> Result<String, dock_lite::Error> {
+    let image = testkit::GRAPHVIZ.name();
+    if docker.image_exists(&image)? {
+        println!("using the Graphviz image {image}");
+        return Ok(image);
+    }
+    let base = testkit::BASE.name();
+    println!("building {image} on {base}");
+    docker.build(
+        &BuildOptions::new(root.join("dockerfiles/graphviz"))
+            .tag(&image)
+            .build_arg("BASE_IMAGE", &base),
+        |line| println!("  | {line}"),
+    )?;
+    Ok(image)
+}
+
+/// Submits every bundled graph and prints the results as they arrive.
+fn submit_examples(broker: &ConnectOptions, args: &Args, root: &Path) -> Result<(), PlatformError> {
+    let mut client = Client::connect(broker, &args.queue)?;
+    let graphs = root.join("examples/graphs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&graphs)
+        .map_err(|source| PlatformError::Io {
+            path: graphs.clone(),
+            source,
+        })?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "dot"))
+        .collect();
+    files.sort();
+    let stamp = now_ms();
+    for file in &files {
+        let source = std::fs::read_to_string(file).map_err(|source| PlatformError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+        let job = Job {
+            id: format!("{stem}-{stamp}"),
+            format: args.format.clone(),
+            source,
+        };
+        client.submit(&job)?;
+        println!("submitted {}", job.id);
+    }
+    for _ in &files {
+        let Some(result) = client.next_result(Duration::from_secs(120))? else {
+            println!("no result within 120 s");
+            break;
+        };
+        match result.status {
+            Status::Rendered => println!(
+                "{}: {} in commit {} (queue {} ms, container {} ms, git {} ms)",
+                result.id,
+                result.output_path.as_deref().unwrap_or(""),
+                result
+                    .commit
+                    .as_deref()
+                    .unwrap_or("")
+                    .get(..12)
+                    .unwrap_or(""),
+                result.timings.queue_ms,
+                result.timings.container_ms,
+                result.timings.git_ms
+            ),
+            Status::Failed => println!(
+                "{}: failed: {}",
+                result.id,
+                result.error.as_deref().unwrap_or("")
+            ),
+        }
+    }
     Ok(())
 }

@@ -1,6 +1,23 @@
-//! The on-demand code platform: examples and end-to-end tests that compose
-//! [`mq_lite`], [`dock_lite`] and [`repo_lite`] into a Graphviz render
-//! service. This package is not published; the three crates are.
+//! The on-demand code platform: a Graphviz render service composed from
+//! [`mq_lite`] (jobs and results travel through RabbitMQ), [`dock_lite`]
+//! (each job renders in a throwaway container) and [`repo_lite`] (sources
+//! and outputs are committed to a git project). This package is not
+//! published; its examples and end-to-end tests are the platform.
+//!
+//! A [`Client`] publishes [`Job`]s to a durable queue; each [`Worker`]
+//! takes one at a time, renders it with `dot` in a container with no network,
+//! a memory limit and a timeout, commits the source and the output in one
+//! commit, publishes a [`JobResult`] to the job's reply-to queue, and only
+//! then acknowledges the job.
 #![deny(missing_docs)]
 
 pub mod cli;
+mod client;
+mod error;
+mod job;
+mod worker;
+
+pub use client::Client;
+pub use error::PlatformError;
+pub use job::{valid_job_id, Job, JobResult, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS};
+pub use worker::{now_ms, Worker, WorkerConfig, JOB_LABEL, SUBMITTED_AT_HEADER};

@@ -1,0 +1,80 @@
+//! A render worker: takes Graphviz jobs from the queue, renders each in a
+//! container, commits source and output to a git project, and answers on
+//! the job's reply-to queue. Start several to share the queue.
+//!
+//! ```text
+//! cargo run --example render_worker -- [--project target/platform/renders] [--queue render.jobs]
+//! ```
+//!
+//! Reads the broker URL from `AMQP_URL`, the image from `GRAPHVIZ_IMAGE`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use clap::Parser;
+use mq_lite::ConnectOptions;
+use ondemand_platform::cli::report;
+use ondemand_platform::{PlatformError, Status, Worker, WorkerConfig, DEFAULT_JOB_QUEUE};
+
+/// Render Graphviz jobs from a RabbitMQ queue into a git project.
+#[derive(Parser)]
+struct Args {
+    /// The queue to take jobs from.
+    #[arg(long, default_value = DEFAULT_JOB_QUEUE)]
+    queue: String,
+    /// The git project for sources and outputs (created if missing).
+    #[arg(long, default_value = "target/platform/renders")]
+    project: PathBuf,
+    /// The Graphviz image [default: $GRAPHVIZ_IMAGE or ondemand-platform/graphviz:latest].
+    #[arg(long)]
+    image: Option<String>,
+    /// A render taking longer fails.
+    #[arg(long, default_value_t = 10)]
+    timeout_secs: u64,
+    /// Memory limit of a render container, in MiB.
+    #[arg(long, default_value_t = 256)]
+    memory_mib: u64,
+}
+
+fn main() -> ExitCode {
+    report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> Result<(), PlatformError> {
+    let mut config = WorkerConfig::new(
+        args.image
+            .clone()
+            .unwrap_or_else(|| testkit::GRAPHVIZ.name()),
+        &args.project,
+    );
+    config.queue = args.queue.clone();
+    config.timeout = Duration::from_secs(args.timeout_secs);
+    config.memory_bytes = args.memory_mib * 1024 * 1024;
+    let mut worker = Worker::start(&ConnectOptions::from_env(), config).inspect_err(|err| {
+        if let PlatformError::Broker(err) = err {
+            ondemand_platform::cli::explain_broker_error(err);
+        }
+    })?;
+    eprintln!(
+        "worker {} waiting for jobs on {}",
+        std::process::id(),
+        args.queue
+    );
+    let stop = AtomicBool::new(false);
+    worker.run(&stop, |result| match result.status {
+        Status::Rendered => println!(
+            "{} rendered: {} in commit {}",
+            result.id,
+            result.output_path.as_deref().unwrap_or(""),
+            result.commit.as_deref().unwrap_or("")
+        ),
+        Status::Failed => println!(
+            "{} failed: {}",
+            result.id,
+            result.error.as_deref().unwrap_or("")
+        ),
+    })?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The client side: submit jobs, receive their results on a reply queue.
+
+use std::time::Duration;
+
+use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Consumer, Message, Queue, QueueOptions};
+
+use crate::error::PlatformError;
+use crate::job::{Job, JobResult};
+use crate::worker::{now_ms, SUBMITTED_AT_HEADER};
+
+/// Submits jobs and receives their results on an exclusive reply queue.
+pub struct Client {
+    _connection: Connection,
+    jobs: Queue,
+    replies: Queue,
+    results: Consumer,
+}
+
+impl Client {
+    /// Connects, declares the job queue (durable) and a reply queue.
+    pub fn connect(broker: &ConnectOptions, job_queue: &str) -> Result<Client, PlatformError> {
+        let mut connection = Connection::open_with(broker)?;
+        let jobs = connection.declare_queue(job_queue, &QueueOptions::default())?;
+        let replies = connection.declare_reply_queue()?;
+        let results = replies.consume(&ConsumeOptions::default().prefetch(50))?;
+        Ok(Client {
+            _connection: connection,
+            jobs,
+            replies,
+            results,
+        })
+    }
+
+    /// Publishes `job`, confirmed by the broker.
+    pub fn submit(&self, job: &Job) -> Result<(), PlatformError> {
+        let message = Message::json(job)?
+            .reply_to(self.replies.name())
+            .correlation_id(job.id.clone())
+            .header(
+                SUBMITTED_AT_HEADER,
+                i64::try_from(now_ms()).unwrap_or(i64::MAX),
+            );
+        Ok(self.jobs.publish_message(&message)?)
+    }
+
+    /// The next result, waiting up to `timeout`; `None` if none came.
+    pub fn next_result(&mut self, timeout: Duration) -> Result<Option<JobResult>, PlatformError> {
+        let Some(delivery) = self.results.next_timeout(timeout)? else {
+            return Ok(None);
+        };
+        let result = delivery.json::<JobResult>()?;
+        delivery.ack()?;
+        Ok(Some(result))
+    }
+}

@@ -1,0 +1,24 @@
+//! The platform's error: which building block failed.
+
+/// What can stop a worker or a client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformError {
+    /// The broker failed.
+    #[error("broker: {0}")]
+    Broker(#[from] mq_lite::Error),
+    /// Docker failed.
+    #[error("docker: {0}")]
+    Docker(#[from] dock_lite::Error),
+    /// The git project failed.
+    #[error("git: {0}")]
+    Git(#[from] repo_lite::Error),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}

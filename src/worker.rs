@@ -1,0 +1,290 @@
+//! The render worker: takes jobs from the queue, renders them in a
+//! container, commits source and output, answers, and only then acks.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dock_lite::{Docker, RunOptions};
+use mq_lite::{
+    ConnectOptions, Connection, ConsumeOptions, Delivery, HeaderValue, Message, Queue, QueueOptions,
+};
+use repo_lite::{InitOptions, Outcome, Project};
+
+use crate::error::PlatformError;
+use crate::job::{valid_job_id, Job, JobResult, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS};
+
+/// The label on every render container; its value is the job id.
+pub const JOB_LABEL: &str = "dev.ondemand.platform.job";
+
+/// The header in which clients put the submission time (Unix milliseconds).
+pub const SUBMITTED_AT_HEADER: &str = "submitted_at_ms";
+
+/// How a worker renders.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerConfig {
+    /// The queue to take jobs from.
+    pub queue: String,
+    /// The Graphviz image (`dot` as entrypoint).
+    pub image: String,
+    /// The git project where sources and outputs are committed (created if missing).
+    pub project: PathBuf,
+    /// A render taking longer fails.
+    pub timeout: Duration,
+    /// Memory limit of a render container.
+    pub memory_bytes: u64,
+    /// Larger sources are refused.
+    pub max_source_bytes: usize,
+    /// Jobs taken ahead; 1 spreads them evenly between workers.
+    pub prefetch: u16,
+}
+
+impl WorkerConfig {
+    /// Defaults: queue `render.jobs`, 10 s timeout, 256 MiB, 256 KiB sources, prefetch 1.
+    pub fn new(image: impl Into<String>, project: impl Into<PathBuf>) -> Self {
+        WorkerConfig {
+            queue: DEFAULT_JOB_QUEUE.to_owned(),
+            image: image.into(),
+            project: project.into(),
+            timeout: Duration::from_secs(10),
+            memory_bytes: 256 * 1024 * 1024,
+            max_source_bytes: 256 * 1024,
+            prefetch: 1,
+        }
+    }
+}
+
+/// A worker connected to the broker, Docker and its git project.
+pub struct Worker {
+    config: WorkerConfig,
+    connection: Connection,
+    jobs: Queue,
+    docker: Docker,
+    project: Project,
+}
+
+impl Worker {
+    /// Connects to the broker and Docker, declares the job queue (durable)
+    /// and opens (or creates) the git project.
+    pub fn start(broker: &ConnectOptions, config: WorkerConfig) -> Result<Worker, PlatformError> {
+        let mut connection = Connection::open_with(broker)?;
+        let jobs = connection.declare_queue(&config.queue, &QueueOptions::default())?;
+        let docker = Docker::connect()?;
+        docker.ping()?;
+        let project = open_or_init(&config.project)?;
+        Ok(Worker {
+            config,
+            connection,
+            jobs,
+            docker,
+            project,
+        })
+    }
+
+    /// Handles jobs until `stop` is set (checked at least every 200 ms),
+    /// calling `on_result` after each. Returns how many jobs were handled.
+    /// Stops with an error when the broker, Docker or git fail: the job at
+    /// hand is then handed back to the queue, not lost.
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        mut on_result: impl FnMut(&JobResult),
+    ) -> Result<usize, PlatformError> {
+        let mut consumer = self
+            .jobs
+            .consume(&ConsumeOptions::default().prefetch(self.config.prefetch))?;
+        let mut handled = 0;
+        while !stop.load(Ordering::SeqCst) {
+            let Some(delivery) = consumer.next_timeout(Duration::from_millis(200))? else {
+                continue;
+            };
+            let result = self.handle(delivery)?;
+            handled += 1;
+            on_result(&result);
+        }
+        Ok(handled)
+    }
+
+    fn handle(&mut self, delivery: Delivery) -> Result<JobResult, PlatformError> {
+        let timings = Timings {
+            queue_ms: waited_ms(&delivery),
+            ..Timings::default()
+        };
+        let result = match delivery.json::<Job>() {
+            Ok(job) => match self.render(&job, timings) {
+                Ok(result) => result,
+                Err(err) => {
+                    // Not the job's fault: give it back for another try.
+                    let _ = delivery.nack(true);
+                    return Err(err);
+                }
+            },
+            Err(err) => {
+                let id = delivery
+                    .properties()
+                    .correlation_id
+                    .clone()
+                    .unwrap_or_default();
+                JobResult::failed(&id, format!("not a render job: {err}"), timings)
+            }
+        };
+        if let Some(reply_to) = delivery.properties().reply_to.clone() {
+            self.reply(&reply_to, &result)?;
+        }
+        // Acked only now: a worker that dies before this line leaves the job
+        // to be delivered again, and the second commit finds nothing to change.
+        delivery.ack()?;
+        Ok(result)
+    }
+
+    fn reply(&mut self, reply_to: &str, result: &JobResult) -> Result<(), PlatformError> {
+        let message = Message::json(result)?.correlation_id(result.id.clone());
+        match self
+            .connection
+            .existing_queue(reply_to)?
+            .publish_message(&message)
+        {
+            // The client went away: nobody waits for this answer.
+            Err(mq_lite::Error::Unroutable { .. }) => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    fn render(&mut self, job: &Job, mut timings: Timings) -> Result<JobResult, PlatformError> {
+        let failed = |error: String, timings| Ok(JobResult::failed(&job.id, error, timings));
+        if !valid_job_id(&job.id) {
+            return failed(format!("invalid job id {:?}", job.id), timings);
+        }
+        if !FORMATS.contains(&job.format.as_str()) {
+            return failed(
+                format!(
+                    "unknown format {:?}; expected one of {}",
+                    job.format,
+                    FORMATS.join(", ")
+                ),
+                timings,
+            );
+        }
+        if job.source.len() > self.config.max_source_bytes {
+            return failed(
+                format!(
+                    "the source has {} bytes, over the limit of {}",
+                    job.source.len(),
+                    self.config.max_source_bytes
+                ),
+                timings,
+            );
+        }
+        let started = Instant::now();
+        let run = self.docker.run(
+            &RunOptions::new(&self.config.image)
+                .command([format!("-T{}", job.format)])
+                .stdin(job.source.as_bytes().to_vec())
+                .network("none")
+                .memory_bytes(self.config.memory_bytes)
+                .label(JOB_LABEL, &job.id)
+                .timeout(self.config.timeout),
+        );
+        timings.container_ms = millis(started.elapsed());
+        let output = match run {
+            Ok(output) => output,
+            Err(dock_lite::Error::RunTimeout { timeout, .. }) => {
+                return failed(format!("rendering took longer than {timeout:?}"), timings)
+            }
+            Err(err) => return Err(err.into()),
+        };
+        if !output.success() {
+            let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+            return failed(
+                format!("dot failed (exit {}): {message}", output.exit_code),
+                timings,
+            );
+        }
+        let started = Instant::now();
+        let output_path = format!("jobs/{}.{}", job.id, job.format);
+        let commit = self.commit(job, &output_path, &output.stdout)?;
+        timings.git_ms = millis(started.elapsed());
+        Ok(JobResult {
+            id: job.id.clone(),
+            status: Status::Rendered,
+            commit: Some(commit),
+            output_path: Some(output_path),
+            error: None,
+            timings,
+        })
+    }
+
+    /// Commits source and output in one commit; returns its id. Retries
+    /// when another worker committed to the same project meanwhile.
+    fn commit(
+        &mut self,
+        job: &Job,
+        output_path: &str,
+        output: &[u8],
+    ) -> Result<String, PlatformError> {
+        let files = [
+            (format!("jobs/{}.dot", job.id), job.source.as_bytes()),
+            (output_path.to_owned(), output),
+        ];
+        let message = format!("Render job {} ({})", job.id, job.format);
+        let mut attempt = 0;
+        loop {
+            match self.project.write_files(&files, &message) {
+                Ok(Outcome::Committed { id }) => return Ok(id),
+                // Delivered again after an earlier worker committed it.
+                Ok(Outcome::Unchanged) => {
+                    return Ok(self.earlier_commit(&message)?.unwrap_or_default())
+                }
+                Err(repo_lite::Error::Commit { .. }) if attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(20 * attempt));
+                    self.project = Project::open(&self.config.project)?;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    fn earlier_commit(&self, message: &str) -> Result<Option<String>, PlatformError> {
+        Ok(self
+            .project
+            .log(200)?
+            .into_iter()
+            .find(|commit| commit.message.trim_end() == message)
+            .map(|commit| commit.id))
+    }
+}
+
+fn open_or_init(path: &std::path::Path) -> Result<Project, PlatformError> {
+    match Project::open(path) {
+        Ok(project) => Ok(project),
+        Err(_) => {
+            std::fs::create_dir_all(path).map_err(|source| PlatformError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            Ok(Project::init(path, &InitOptions::default())?)
+        }
+    }
+}
+
+fn waited_ms(delivery: &Delivery) -> u64 {
+    match delivery.properties().headers.get(SUBMITTED_AT_HEADER) {
+        Some(HeaderValue::Int(submitted)) => {
+            now_ms().saturating_sub(u64::try_from(*submitted).unwrap_or(0))
+        }
+        _ => 0,
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, millis)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
