@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use mq_lite::{Connection, ConsumeOptions, QueueOptions};
-use ondemand_platform::cli::{explain_broker_error, report};
+use mq_lite::ConsumeOptions;
+use ondemand_platform::cli::{declare_from_env, explain_broker_error, report};
 
 /// Consume a queue: print each message, then ack it.
 #[derive(Parser)]
@@ -33,8 +33,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), mq_lite::Error> {
-    let mut connection = Connection::from_env()?;
-    let queue = connection.declare_queue(&args.queue, &QueueOptions::default())?;
+    let (_connection, queue) = declare_from_env(&args.queue)?;
     let mut options = ConsumeOptions::default().prefetch(10);
     if let Some(secs) = args.idle_secs {
         options = options.idle_timeout(Duration::from_secs(secs));

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dock_lite::{BuildOptions, Docker, RunOptions};
-use ondemand_platform::cli::report;
+use ondemand_platform::cli::{dot_files, report};
 
 /// Build the Graphviz image, then render the example graphs with it.
 #[derive(Parser)]
@@ -50,12 +50,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("built {}", built.image_id.as_deref().unwrap_or(&tag));
 
     std::fs::create_dir_all(&args.out)?;
-    let mut graphs: Vec<PathBuf> = std::fs::read_dir(root.join("examples/graphs"))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "dot"))
-        .collect();
-    graphs.sort();
-    for graph in graphs {
+    for graph in dot_files(&root.join("examples/graphs"))? {
         let source = std::fs::read(&graph)?;
         let stem = graph
             .file_stem()

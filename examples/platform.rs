@@ -16,8 +16,8 @@ use std::time::Duration;
 use clap::Parser;
 use dock_lite::{BuildOptions, Docker, PullPolicy, RunOptions, RunningContainer};
 use mq_lite::{ConnectOptions, Connection};
-use ondemand_platform::cli::report;
-use ondemand_platform::{now_ms, Client, Job, PlatformError, Status, Worker, WorkerConfig};
+use ondemand_platform::cli::{dot_files, report, submit_files};
+use ondemand_platform::{Client, PlatformError, Worker, WorkerConfig};
 
 /// Run the Graphviz render platform end to end on the bundled graphs.
 #[derive(Parser)]
@@ -121,57 +121,6 @@ fn ensure_graphviz_image(docker: &Docker, root: &Path) -> Result<String, dock_li
 /// Submits every bundled graph and prints the results as they arrive.
 fn submit_examples(broker: &ConnectOptions, args: &Args, root: &Path) -> Result<(), PlatformError> {
     let mut client = Client::connect(broker, &args.queue)?;
-    let graphs = root.join("examples/graphs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&graphs)
-        .map_err(|source| PlatformError::Io {
-            path: graphs.clone(),
-            source,
-        })?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "dot"))
-        .collect();
-    files.sort();
-    let stamp = now_ms();
-    for file in &files {
-        let source = std::fs::read_to_string(file).map_err(|source| PlatformError::Io {
-            path: file.clone(),
-            source,
-        })?;
-        let stem = file.file_stem().unwrap_or_default().to_string_lossy();
-        let job = Job {
-            id: format!("{stem}-{stamp}"),
-            format: args.format.clone(),
-            source,
-        };
-        client.submit(&job)?;
-        println!("submitted {}", job.id);
-    }
-    for _ in &files {
-        let Some(result) = client.next_result(Duration::from_secs(120))? else {
-            println!("no result within 120 s");
-            break;
-        };
-        match result.status {
-            Status::Rendered => println!(
-                "{}: {} in commit {} (queue {} ms, container {} ms, git {} ms)",
-                result.id,
-                result.output_path.as_deref().unwrap_or(""),
-                result
-                    .commit
-                    .as_deref()
-                    .unwrap_or("")
-                    .get(..12)
-                    .unwrap_or(""),
-                result.timings.queue_ms,
-                result.timings.container_ms,
-                result.timings.git_ms
-            ),
-            Status::Failed => println!(
-                "{}: failed: {}",
-                result.id,
-                result.error.as_deref().unwrap_or("")
-            ),
-        }
-    }
-    Ok(())
+    let files = dot_files(&root.join("examples/graphs"))?;
+    submit_files(&mut client, &files, &args.format, Duration::from_secs(120))
 }

@@ -11,8 +11,8 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mq_lite::{Connection, QueueOptions};
-use ondemand_platform::cli::{explain_broker_error, report};
+
+use ondemand_platform::cli::{declare_from_env, explain_broker_error, report};
 
 /// Publish each argument (or each line of stdin) as one persistent, confirmed message.
 #[derive(Parser)]
@@ -30,8 +30,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), mq_lite::Error> {
-    let mut connection = Connection::from_env()?;
-    let queue = connection.declare_queue(&args.queue, &QueueOptions::default())?;
+    let (connection, queue) = declare_from_env(&args.queue)?;
     let publish = |text: &str| -> Result<(), mq_lite::Error> {
         queue.publish(text.as_bytes())?;
         println!("published to {}: {text}", queue.name());

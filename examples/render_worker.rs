@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use mq_lite::ConnectOptions;
-use ondemand_platform::cli::report;
-use ondemand_platform::{PlatformError, Status, Worker, WorkerConfig, DEFAULT_JOB_QUEUE};
+use ondemand_platform::cli::{describe, explain_platform_error, report};
+use ondemand_platform::{PlatformError, Worker, WorkerConfig, DEFAULT_JOB_QUEUE};
 
 /// Render Graphviz jobs from a RabbitMQ queue into a git project.
 #[derive(Parser)]
@@ -52,29 +52,14 @@ fn run(args: &Args) -> Result<(), PlatformError> {
     config.queue = args.queue.clone();
     config.timeout = Duration::from_secs(args.timeout_secs);
     config.memory_bytes = args.memory_mib * 1024 * 1024;
-    let mut worker = Worker::start(&ConnectOptions::from_env(), config).inspect_err(|err| {
-        if let PlatformError::Broker(err) = err {
-            ondemand_platform::cli::explain_broker_error(err);
-        }
-    })?;
+    let mut worker =
+        Worker::start(&ConnectOptions::from_env(), config).inspect_err(explain_platform_error)?;
     eprintln!(
         "worker {} waiting for jobs on {}",
         std::process::id(),
         args.queue
     );
     let stop = AtomicBool::new(false);
-    worker.run(&stop, |result| match result.status {
-        Status::Rendered => println!(
-            "{} rendered: {} in commit {}",
-            result.id,
-            result.output_path.as_deref().unwrap_or(""),
-            result.commit.as_deref().unwrap_or("")
-        ),
-        Status::Failed => println!(
-            "{} failed: {}",
-            result.id,
-            result.error.as_deref().unwrap_or("")
-        ),
-    })?;
+    worker.run(&stop, |result| println!("{}", describe(result)))?;
     Ok(())
 }

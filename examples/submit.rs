@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use mq_lite::ConnectOptions;
-use ondemand_platform::cli::report;
-use ondemand_platform::{now_ms, Client, Job, PlatformError, Status, DEFAULT_JOB_QUEUE};
+use ondemand_platform::cli::{explain_platform_error, report, submit_files};
+use ondemand_platform::{Client, PlatformError, DEFAULT_JOB_QUEUE};
 
 /// Submit Graphviz files to the render queue and wait for their results.
 #[derive(Parser)]
@@ -37,67 +37,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), PlatformError> {
-    let mut client =
-        Client::connect(&ConnectOptions::from_env(), &args.queue).inspect_err(|err| {
-            if let PlatformError::Broker(err) = err {
-                ondemand_platform::cli::explain_broker_error(err);
-            }
-        })?;
-    let stamp = now_ms();
-    for file in &args.files {
-        let source = std::fs::read_to_string(file).map_err(|source| PlatformError::Io {
-            path: file.clone(),
-            source,
-        })?;
-        let stem = file.file_stem().unwrap_or_default().to_string_lossy();
-        let id: String = format!("{stem}-{stamp}")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        client.submit(&Job {
-            id: id.clone(),
-            format: args.format.clone(),
-            source,
-        })?;
-        println!("submitted {id} ({})", file.display());
-    }
-    for _ in &args.files {
-        match client.next_result(Duration::from_secs(args.wait_secs))? {
-            Some(result) => match result.status {
-                Status::Rendered => println!(
-                    "{}: rendered {} (commit {}; queue {} ms, container {} ms, git {} ms)",
-                    result.id,
-                    result.output_path.as_deref().unwrap_or(""),
-                    result
-                        .commit
-                        .as_deref()
-                        .unwrap_or("")
-                        .get(..12)
-                        .unwrap_or(""),
-                    result.timings.queue_ms,
-                    result.timings.container_ms,
-                    result.timings.git_ms
-                ),
-                Status::Failed => println!(
-                    "{}: failed: {}",
-                    result.id,
-                    result.error.as_deref().unwrap_or("")
-                ),
-            },
-            None => {
-                eprintln!(
-                    "no result within {} s: is a render_worker running?",
-                    args.wait_secs
-                );
-                break;
-            }
-        }
-    }
-    Ok(())
+    let mut client = Client::connect(&ConnectOptions::from_env(), &args.queue)
+        .inspect_err(explain_platform_error)?;
+    submit_files(
+        &mut client,
+        &args.files,
+        &args.format,
+        Duration::from_secs(args.wait_secs),
+    )
 }

@@ -331,9 +331,15 @@ impl ChannelSlot {
 fn channel_is_gone(err: &amiquip::Error) -> bool {
     matches!(
         err,
-        amiquip::Error::ServerClosedChannel { .. }
-            | amiquip::Error::ClientClosedChannel
-            | amiquip::Error::ServerClosedConnection { .. }
+        amiquip::Error::ServerClosedChannel { .. } | amiquip::Error::ClientClosedChannel
+    ) || connection_is_lost(err)
+}
+
+/// True when `err` means that the connection itself is gone.
+fn connection_is_lost(err: &amiquip::Error) -> bool {
+    matches!(
+        err,
+        amiquip::Error::ServerClosedConnection { .. }
             | amiquip::Error::ClientClosedConnection
             | amiquip::Error::EventLoopDropped
             | amiquip::Error::EventLoopClientDropped
@@ -367,14 +373,7 @@ pub(crate) fn classify(operation: &'static str, queue: &str, err: amiquip::Error
             queue: queue.to_owned(),
             message: message.clone(),
         },
-        amiquip::Error::ServerClosedConnection { .. }
-        | amiquip::Error::ClientClosedConnection
-        | amiquip::Error::EventLoopDropped
-        | amiquip::Error::EventLoopClientDropped
-        | amiquip::Error::UnexpectedSocketClose
-        | amiquip::Error::IoErrorReadingSocket { .. }
-        | amiquip::Error::IoErrorWritingSocket { .. }
-        | amiquip::Error::MissedServerHeartbeats => Error::ConnectionLost { source: boxed(err) },
+        _ if connection_is_lost(&err) => Error::ConnectionLost { source: boxed(err) },
         _ => Error::QueueOperation {
             operation,
             queue: queue.to_owned(),
