@@ -109,23 +109,33 @@ impl Docker {
                 },
                 other => other,
             })?;
-        for_each_message("pull image", response.reader(), |message| {
-            if let Some(error) = message.error {
-                return Err(Error::PullFailed {
-                    image: image.to_owned(),
-                    message: error,
-                });
-            }
-            if let Some(status) = message.status {
-                progress(&PullProgress {
-                    layer: message.id,
-                    status,
-                    progress: message.progress,
-                });
-            }
-            Ok(())
-        })
+        read_pull_stream(response.reader(), image, &mut progress)
     }
+}
+
+/// Reports each progress message of a pull; a failure inside the stream
+/// (the daemon answers 200 first) becomes [`Error::PullFailed`].
+fn read_pull_stream(
+    reader: impl std::io::BufRead,
+    image: &str,
+    progress: &mut impl FnMut(&PullProgress),
+) -> Result<()> {
+    for_each_message("pull image", reader, |message| {
+        if let Some(error) = message.error {
+            return Err(Error::PullFailed {
+                image: image.to_owned(),
+                message: error,
+            });
+        }
+        if let Some(status) = message.status {
+            progress(&PullProgress {
+                layer: message.id,
+                status,
+                progress: message.progress,
+            });
+        }
+        Ok(())
+    })
 }
 
 /// Splits `name[:tag]`, leaving a registry's `host:port/` alone.
@@ -177,6 +187,45 @@ mod tests {
         let images: Vec<ImageSummary> = serde_json::from_str(API_1_41_IMAGES).unwrap();
         assert!(images[0].tags.is_empty());
         assert_eq!(images[0].labels["a"], "b");
+    }
+
+    /// A pull stream as the daemon sends it, then one that fails midway.
+    const PULL_STREAM: &str = r#"{"status":"Pulling from library/alpine","id":"3.20"}
+{"status":"Downloading","progressDetail":{"current":1024,"total":3400000},"progress":"[>   ] 1kB/3.4MB","id":"a258b2a6b59a"}
+{"status":"Pull complete","progressDetail":{},"id":"a258b2a6b59a"}
+{"status":"Status: Downloaded newer image for alpine:3.20"}
+"#;
+    const FAILING_PULL_STREAM: &str = r#"{"status":"Pulling from library/alpine","id":"3.20"}
+{"errorDetail":{"message":"unexpected EOF"},"error":"unexpected EOF"}
+"#;
+
+    #[test]
+    fn pull_progress_is_reported_message_by_message() {
+        let mut seen = Vec::new();
+        read_pull_stream(
+            PULL_STREAM.as_bytes(),
+            "alpine:3.20",
+            &mut |p: &PullProgress| {
+                seen.push((p.layer.clone(), p.status.clone(), p.progress.is_some()))
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 4);
+        assert_eq!(
+            seen[1],
+            (Some("a258b2a6b59a".into()), "Downloading".into(), true)
+        );
+        assert_eq!(seen[3].1, "Status: Downloaded newer image for alpine:3.20");
+    }
+
+    #[test]
+    fn an_error_inside_the_pull_stream_is_a_typed_error() {
+        let err = read_pull_stream(FAILING_PULL_STREAM.as_bytes(), "alpine:3.20", &mut |_| {})
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::PullFailed { ref message, .. } if message == "unexpected EOF"),
+            "{err:?}"
+        );
     }
 
     #[test]
