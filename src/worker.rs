@@ -257,15 +257,17 @@ impl Worker {
 }
 
 fn open_or_init(path: &std::path::Path) -> Result<Project, PlatformError> {
-    match Project::open(path) {
+    if let Ok(project) = Project::open(path) {
+        return Ok(project);
+    }
+    std::fs::create_dir_all(path).map_err(|source| PlatformError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    match Project::init(path, &InitOptions::default()) {
         Ok(project) => Ok(project),
-        Err(_) => {
-            std::fs::create_dir_all(path).map_err(|source| PlatformError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-            Ok(Project::init(path, &InitOptions::default())?)
-        }
+        // Workers started together race to create the project: the loser opens it.
+        Err(init_error) => Project::open(path).map_err(|_| init_error.into()),
     }
 }
 

@@ -110,6 +110,29 @@ impl Project {
         self.commit_changes(&changes, message)
     }
 
+    /// Makes a commit with no files: a project's first commit.
+    pub(crate) fn commit_empty_tree(&self, message: &str) -> Result<String> {
+        let (author, committer) = self.identities();
+        author.validate()?;
+        committer.validate()?;
+        let commit_error = |source: BoxError| Error::Commit {
+            root: self.root.clone(),
+            path: std::path::PathBuf::new(),
+            source,
+        };
+        let head = self.head_state()?;
+        let tree = self
+            .repo
+            .write_object(gix::objs::Tree::empty())
+            .map_err(|err| commit_error(err.into()))?
+            .detach();
+        let id = self
+            .commit_tree(&author, &committer, message, tree, head.commit)
+            .map_err(commit_error)?;
+        self.sync_index(tree, &[])?;
+        Ok(id)
+    }
+
     fn apply(&self, given: &Path, change: Change<'_>, message: &str) -> Result<Outcome> {
         self.commit_changes(&[(given, change)], message)
     }

@@ -254,3 +254,79 @@ mod tests {
         }
     }
 }
+
+/// Property tests: `normalize` against a small model of what it must do.
+#[cfg(test)]
+mod properties {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::{normalize, PathError};
+
+    /// Components a path is built from: ordinary names, `.`, `..`, `.git`
+    /// in several letter cases, and names that merely look like `.git`.
+    fn component() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-z0-9_-]{1,8}".prop_map(String::from),
+            2 => Just("..".to_owned()),
+            1 => Just(".".to_owned()),
+            1 => prop::sample::select(vec![".git", ".GIT", ".Git", ".gIt"]).prop_map(String::from),
+            1 => prop::sample::select(vec![".gitignore", "git", ".git-x", "x.git"]).prop_map(String::from),
+        ]
+    }
+
+    /// What `normalize` must answer, computed the plain way.
+    fn model(parts: &[String]) -> Result<Vec<String>, PathError> {
+        let mut kept: Vec<String> = Vec::new();
+        for part in parts {
+            match part.as_str() {
+                "." => {}
+                ".." => {
+                    if kept.pop().is_none() {
+                        return Err(PathError::EscapesWorktree);
+                    }
+                }
+                name if name.eq_ignore_ascii_case(".git") => return Err(PathError::GitDir),
+                name => kept.push(name.to_owned()),
+            }
+        }
+        if kept.is_empty() {
+            return Err(PathError::Empty);
+        }
+        Ok(kept)
+    }
+
+    proptest! {
+        #[test]
+        fn relative_paths_follow_the_model(parts in prop::collection::vec(component(), 1..8)) {
+            let path = parts.join("/");
+            let got = normalize(Path::new(&path)).map(|p| p.to_bstring().to_string());
+            prop_assert_eq!(got, model(&parts).map(|kept| kept.join("/")));
+        }
+
+        #[test]
+        fn absolute_paths_are_always_refused(parts in prop::collection::vec(component(), 0..6)) {
+            let path = format!("/{}", parts.join("/"));
+            prop_assert_eq!(normalize(Path::new(&path)).unwrap_err(), PathError::Absolute);
+        }
+
+        #[test]
+        fn a_nul_byte_anywhere_is_refused(before in "[a-z/]{0,10}", after in "[a-z/]{0,10}") {
+            let path = format!("{before}\0{after}");
+            prop_assert_eq!(normalize(Path::new(&path)).unwrap_err(), PathError::Nul);
+        }
+
+        #[test]
+        fn accepted_paths_never_keep_dot_components_or_leave_the_tree(path in "[a-zA-Z0-9./_-]{0,40}") {
+            if let Ok(checked) = normalize(Path::new(&path)) {
+                let text = checked.to_bstring().to_string();
+                prop_assert!(!text.starts_with('/'));
+                for part in text.split('/') {
+                    prop_assert!(!part.is_empty() && part != "." && part != "..", "{text}");
+                    prop_assert!(!part.eq_ignore_ascii_case(".git"), "{text}");
+                }
+            }
+        }
+    }
+}

@@ -18,12 +18,20 @@ pub struct InitOptions {
     /// The branch that `HEAD` points at (`main` by default, whatever
     /// `init.defaultBranch` says in the user's git config).
     pub default_branch: String,
+    /// When set, a first commit (with no files) is made with this message,
+    /// so that the branch exists from the start.
+    pub initial_commit: Option<String>,
+    /// Author and committer of the project's commits (see
+    /// [`Project::with_signature`]).
+    pub signature: Option<Signature>,
 }
 
 impl Default for InitOptions {
     fn default() -> Self {
         InitOptions {
             default_branch: DEFAULT_BRANCH.to_owned(),
+            initial_commit: None,
+            signature: None,
         }
     }
 }
@@ -32,6 +40,18 @@ impl InitOptions {
     /// Sets [`default_branch`](Self::default_branch).
     pub fn default_branch(mut self, branch: impl Into<String>) -> Self {
         self.default_branch = branch.into();
+        self
+    }
+
+    /// Sets [`initial_commit`](Self::initial_commit).
+    pub fn initial_commit(mut self, message: impl Into<String>) -> Self {
+        self.initial_commit = Some(message.into());
+        self
+    }
+
+    /// Sets [`signature`](Self::signature).
+    pub fn signature(mut self, signature: Signature) -> Self {
+        self.signature = Some(signature);
         self
     }
 }
@@ -54,7 +74,7 @@ impl std::fmt::Debug for Project {
 
 impl Project {
     /// Creates a repository at `path` (made if missing) with `HEAD` on the
-    /// options' default branch.
+    /// options' default branch, and the options' first commit if any.
     pub fn init(path: impl AsRef<Path>, options: &InitOptions) -> Result<Project> {
         let path = path.as_ref();
         let branch = branch_reference(&options.default_branch)?;
@@ -84,7 +104,12 @@ impl Project {
                 source: Box::new(err),
             })?;
         }
-        Self::from_repo(repo, path)
+        let mut project = Self::from_repo(repo, path)?;
+        project.set_signature(options.signature.clone());
+        if let Some(message) = &options.initial_commit {
+            project.commit_empty_tree(message)?;
+        }
+        Ok(project)
     }
 
     /// Opens the repository whose work tree is `path`.

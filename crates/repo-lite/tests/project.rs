@@ -50,3 +50,23 @@ fn opening_a_directory_that_is_not_a_repository_is_a_typed_error() {
     let err = Project::open(dir.path()).unwrap_err();
     assert!(matches!(err, Error::Open { .. }), "{err:?}");
 }
+
+#[test]
+fn init_can_make_a_first_commit_with_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = Project::init(
+        dir.path(),
+        &InitOptions::default()
+            .initial_commit("Start the project")
+            .signature(repo_lite::Signature::new("Ada", "ada@example.com")),
+    )
+    .expect("init");
+    assert_eq!(
+        git(dir.path(), &["log", "--format=%an <%ae> %s"]),
+        "Ada <ada@example.com> Start the project"
+    );
+    assert_eq!(git(dir.path(), &["ls-files"]), "");
+    assert_eq!(git(dir.path(), &["status", "--porcelain"]), "");
+    git(dir.path(), &["fsck", "--strict"]);
+    assert_eq!(project.log(10).unwrap().len(), 1);
+}

@@ -1,0 +1,158 @@
+//! bench-platform: the render platform end to end. Jobs per minute for a
+//! batch of small graphs with 1 and 2 `render_worker` processes sharing one
+//! git project, and where the submit-to-result time of a single job on an
+//! idle worker goes (queue, container, git, the rest). See bench/README.md.
+
+mod jobs;
+mod latency;
+mod report;
+mod site;
+mod throughput;
+mod workers;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use report::Throughput;
+use site::Site;
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The render platform: jobs per minute, and a single job's time split.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The broker [default: $AMQP_URL].
+    #[arg(long)]
+    url: Option<String>,
+    /// The Graphviz image the workers render with [default: $GRAPHVIZ_IMAGE
+    /// or ondemand-platform/graphviz:latest].
+    #[arg(long)]
+    graphviz_image: Option<String>,
+    /// The render_worker example binary [default: examples/render_worker
+    /// next to this binary].
+    #[arg(long)]
+    worker_bin: Option<PathBuf>,
+    /// Jobs per throughput run.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: u32,
+    /// Throughput runs per worker count; the table shows medians.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// Worker counts to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1u32, 2], value_parser = clap::value_parser!(u32).range(1..))]
+    workers: Vec<u32>,
+    /// Timed single jobs for the time split; the table shows medians.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
+    latency_jobs: u32,
+    /// Untimed single jobs before them (the first render of a fresh worker).
+    #[arg(long, default_value_t = 1)]
+    latency_warmup: u32,
+    /// Where the git projects and worker logs go (a temporary directory is
+    /// made inside and removed at the end) [default: the system's temp dir].
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// A run fails when no result comes for this long.
+    #[arg(long, default_value_t = 120)]
+    result_timeout_secs: u64,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(err) = run(&args) {
+        eprintln!("bench-platform: {err}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let site = Site::create(site_options(args)?)?;
+    report::print_header(
+        args.jobs,
+        args.runs,
+        args.latency_jobs,
+        &site.image,
+        &site.worker_bin,
+    );
+    // The single job first: its warm-up also warms the daemon for the runs.
+    let splits = latency::measure(&site, args.latency_jobs, args.latency_warmup)?;
+    let throughput = measure_throughput(&site, args)?;
+    report::print_results(&throughput, &splits);
+    Ok(())
+}
+
+fn site_options(args: &Args) -> Result<site::Options> {
+    let url = match &args.url {
+        Some(url) => url.clone(),
+        None => std::env::var(mq_lite::URL_ENV_VAR)
+            .map_err(|_| "no broker: pass --url or set AMQP_URL (bench/platform/run starts one)")?,
+    };
+    let image = args.graphviz_image.clone().unwrap_or_else(|| {
+        std::env::var("GRAPHVIZ_IMAGE")
+            .unwrap_or_else(|_| "ondemand-platform/graphviz:latest".to_owned())
+    });
+    let worker_bin = match &args.worker_bin {
+        Some(path) => path.clone(),
+        None => default_worker_bin()?,
+    };
+    Ok(site::Options {
+        url,
+        image,
+        worker_bin,
+        work_dir: args.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+        result_timeout: Duration::from_secs(args.result_timeout_secs),
+    })
+}
+
+/// `cargo build --release --example render_worker` puts it in
+/// target/release/examples, beside this binary's target/release.
+fn default_worker_bin() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .ok_or("the benchmark binary has no directory")?;
+    Ok(dir.join("examples").join("render_worker"))
+}
+
+/// Every run goes through every worker count, the order turning each run,
+/// so that a noisy moment does not fall on one count only.
+fn measure_throughput(site: &Site, args: &Args) -> Result<Vec<Throughput>> {
+    let mut rows: Vec<Throughput> = args.workers.iter().map(|&w| Throughput::new(w)).collect();
+    for run in 1..=args.runs {
+        for index in rotated(rows.len(), run) {
+            let workers = rows[index].workers;
+            let outcome = throughput::measure(site, run, workers, args.jobs)
+                .map_err(|err| format!("throughput run {run} with {workers} worker(s): {err}"))?;
+            eprintln!(
+                "run {run}/{}: {workers} worker(s), {} jobs in {:.2} s ({:.1} jobs/min), jobs per worker {}",
+                args.runs,
+                args.jobs,
+                outcome.seconds,
+                report::jobs_per_minute(args.jobs, outcome.seconds),
+                report::joined(&outcome.per_worker, "+"),
+            );
+            rows[index].record(args.jobs, outcome.seconds);
+        }
+    }
+    Ok(rows)
+}
+
+/// 0..len, starting one further along each run.
+fn rotated(len: usize, run: u32) -> impl Iterator<Item = usize> {
+    let start = usize::try_from(run - 1).unwrap_or(0) % len.max(1);
+    (0..len).map(move |i| (start + i) % len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_worker_count_leads_in_turn() {
+        assert_eq!(rotated(2, 1).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(rotated(2, 2).collect::<Vec<_>>(), [1, 0]);
+        assert_eq!(rotated(2, 3).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(rotated(0, 1).count(), 0);
+    }
+}
