@@ -1,8 +1,8 @@
 //! Medians of seconds per column, the table, the goals and the summary line.
-//! (bench/mq has its own median over msgs/s; this one is over seconds and
-//! kept here so that neither benchmark depends on the other.)
 
 use std::collections::BTreeMap;
+
+use bench_support::median;
 
 use crate::peers::{Sample, Tool};
 use crate::workload::Workload;
@@ -38,19 +38,7 @@ impl Samples {
     fn median(&self, column: Column, workload: Workload) -> f64 {
         self.0
             .get(&(column, workload))
-            .map_or(f64::NAN, |values| median_seconds(values))
-    }
-}
-
-/// The middle value, or the mean of the middle two; NaN for none.
-fn median_seconds(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let upper = sorted.len() / 2;
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 0 => (sorted[upper - 1] + sorted[upper]) / 2.0,
-        _ => sorted[upper],
+            .map_or(f64::NAN, |values| median(values))
     }
 }
 
@@ -204,13 +192,6 @@ pub fn secs(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_median_of_seconds_ignores_order() {
-        assert_eq!(median_seconds(&[0.3, 0.1, 0.2]), 0.2);
-        assert_eq!(median_seconds(&[0.4, 0.1]), 0.25);
-        assert!(median_seconds(&[]).is_nan());
-    }
 
     #[test]
     fn a_goal_is_met_at_or_below_its_ratio() {

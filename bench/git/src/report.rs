@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use bench_support::median;
+
 use crate::peers::Tool;
 use crate::workload::{Fs, Workload};
 
@@ -78,18 +80,6 @@ impl Samples {
         let min = times.iter().copied().fold(f64::INFINITY, f64::min);
         let max = times.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         (min, max)
-    }
-}
-
-/// The median, the mean of the middle two for an even count.
-pub fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    match sorted.len() {
-        0 => f64::NAN,
-        len if len % 2 == 1 => sorted[middle],
-        _ => (sorted[middle - 1] + sorted[middle]) / 2.0,
     }
 }
 

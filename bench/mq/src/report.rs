@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+pub use bench_support::median;
+
 use crate::peers::Tool;
 use crate::workload::Workload;
 
@@ -22,18 +24,6 @@ impl Samples {
         self.0
             .get(&(tool, workload))
             .map_or(f64::NAN, |values| median(values))
-    }
-}
-
-/// The median, the mean of the middle two for an even count.
-pub fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    match sorted.len() {
-        0 => f64::NAN,
-        len if len % 2 == 1 => sorted[middle],
-        _ => (sorted[middle - 1] + sorted[middle]) / 2.0,
     }
 }
 
@@ -142,17 +132,5 @@ pub fn whole(msgs_per_s: f64) -> String {
         format!("{msgs_per_s:.0}")
     } else {
         "n/a".to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_takes_the_middle_value_or_the_mean_of_the_middle_two() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(&[]).is_nan());
     }
 }

@@ -3,6 +3,8 @@
 use std::fmt::Display;
 use std::path::Path;
 
+pub use bench_support::median;
+
 use crate::latency::Split;
 
 /// The throughput runs of one worker count.
@@ -38,18 +40,6 @@ impl Throughput {
 
 pub fn jobs_per_minute(jobs: u32, seconds: f64) -> f64 {
     f64::from(jobs) * 60.0 / seconds
-}
-
-/// The middle value, or the mean of the middle two; NaN for none.
-pub fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let upper = sorted.len() / 2;
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 0 => (sorted[upper - 1] + sorted[upper]) / 2.0,
-        _ => sorted[upper],
-    }
 }
 
 pub fn joined<T: Display>(values: &[T], separator: &str) -> String {
