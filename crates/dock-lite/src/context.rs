@@ -139,7 +139,7 @@ pub(crate) fn write_context(
             let excluded = rules.is_excluded(&name) && !always_sent.contains(&name);
             if file_type.is_dir() {
                 if !excluded {
-                    archive.append_dir(&relative, entry.path())?;
+                    append_entry(&mut archive, &entry.path(), &relative)?;
                 }
                 if !excluded || rules.has_exceptions() {
                     pending.push(relative);
@@ -149,12 +149,43 @@ pub(crate) fn write_context(
             if excluded {
                 continue;
             }
-            archive.append_path_with_name(entry.path(), &relative)?;
+            append_entry(&mut archive, &entry.path(), &relative)?;
             sent += 1;
         }
     }
     archive.finish()?;
     Ok(sent)
+}
+
+/// Appends one file, directory or symbolic link with the header fields the
+/// docker CLI sends (permission bits only, owner 0:0, no owner names): the
+/// daemon's build cache keys on them, so the same context hits the same cache
+/// whichever tool sent it.
+fn append_entry(
+    archive: &mut tar::Builder<&mut dyn Write>,
+    path: &Path,
+    name: &Path,
+) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(path)?;
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    header.set_mode(meta.permissions().mode() & 0o7777);
+    header.set_uid(0);
+    header.set_gid(0);
+    if meta.file_type().is_symlink() {
+        header.set_size(0);
+        archive.append_link(&mut header, name, std::fs::read_link(path)?)
+    } else if meta.is_dir() {
+        header.set_size(0);
+        // As Go's archive/tar writes them: directory names end in a slash.
+        archive.append_data(&mut header, format!("{}/", slash_path(name)), io::empty())
+    } else if meta.is_file() {
+        archive.append_data(&mut header, name, std::fs::File::open(path)?)
+    } else {
+        // Sockets, fifos and devices have no place in a build context.
+        Ok(())
+    }
 }
 
 /// `a/b/c` on every platform.

@@ -132,3 +132,41 @@ fn a_missing_dockerfile_is_a_typed_error_before_anything_is_sent() {
         .unwrap_err();
     assert!(matches!(err, Error::BuildContext { .. }), "{err:?}");
 }
+
+#[test]
+fn a_context_sent_by_dock_lite_hits_the_cache_of_the_docker_cli() {
+    let docker = docker();
+    let cli_tag = "dock-lite-test/cache:cli";
+    let our_tag = "dock-lite-test/cache:dock-lite";
+    let _guards = (ImageGuard(cli_tag), ImageGuard(our_tag));
+    let context = tempfile::tempdir().unwrap();
+    let dir = context.path();
+    write(
+        dir,
+        "Dockerfile",
+        &format!("FROM {}\nCOPY . /context\n", base_image()),
+    );
+    write(dir, "data/a.txt", "a");
+    write(dir, "run.sh", "#!/bin/sh\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cli = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", cli_tag])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let cli_id = String::from_utf8_lossy(&cli.stdout).trim().to_owned();
+    let ours = docker
+        .build(&BuildOptions::new(dir).tag(our_tag), |_| {})
+        .unwrap();
+    assert_eq!(
+        ours.image_id.as_deref(),
+        Some(cli_id.as_str()),
+        "a different COPY layer: no shared cache"
+    );
+}
