@@ -1,6 +1,7 @@
 //! The render worker: takes jobs from the queue, renders them in a
 //! container, commits source and output, answers, and only then acks.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -62,7 +63,13 @@ pub struct Worker {
     jobs: Queue,
     docker: Docker,
     project: Project,
+    /// Handles on clients' reply queues, kept so that each answer does not
+    /// open (and close) a channel of its own.
+    replies: HashMap<String, Queue>,
 }
+
+/// Reply handles kept at most; past that the cache starts afresh.
+const MAX_REPLY_HANDLES: usize = 64;
 
 impl Worker {
     /// Connects to the broker and Docker, declares the job queue (durable)
@@ -79,6 +86,7 @@ impl Worker {
             jobs,
             docker,
             project,
+            replies: HashMap::new(),
         })
     }
 
@@ -140,13 +148,20 @@ impl Worker {
 
     fn reply(&mut self, reply_to: &str, result: &JobResult) -> Result<(), PlatformError> {
         let message = Message::json(result)?.correlation_id(result.id.clone());
-        match self
-            .connection
-            .existing_queue(reply_to)?
-            .publish_message(&message)
-        {
-            // The client went away: nobody waits for this answer.
-            Err(mq_lite::Error::Unroutable { .. }) => Ok(()),
+        if self.replies.len() >= MAX_REPLY_HANDLES && !self.replies.contains_key(reply_to) {
+            self.replies.clear();
+        }
+        let handle = match self.replies.entry(reply_to.to_owned()) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert(self.connection.existing_queue(reply_to)?),
+        };
+        let published = handle.publish_message(&message);
+        match published {
+            // The client went away: nobody waits for this answer, or the next.
+            Err(mq_lite::Error::Unroutable { .. }) => {
+                self.replies.remove(reply_to);
+                Ok(())
+            }
             other => Ok(other?),
         }
     }

@@ -3,7 +3,7 @@
 use std::error::Error as _;
 use std::io::ErrorKind;
 
-use crate::error::Error;
+use crate::error::{BoxError, Error};
 use crate::host::DockerHost;
 
 /// Converts `err`, raised while doing `operation` against `host`.
@@ -16,28 +16,34 @@ pub(crate) fn convert(host: &DockerHost, operation: &'static str, err: shiplift:
         };
     }
     match io_error_kind(&err) {
-        Some(ErrorKind::PermissionDenied) => Error::PermissionDenied {
-            host: host.to_string(),
-            source: Box::new(err),
-        },
+        Some(kind @ ErrorKind::PermissionDenied) => connect_failed(host, kind, Box::new(err)),
         Some(
-            ErrorKind::NotFound
+            kind @ (ErrorKind::NotFound
             | ErrorKind::ConnectionRefused
             | ErrorKind::ConnectionReset
             | ErrorKind::ConnectionAborted
             | ErrorKind::AddrNotAvailable
-            | ErrorKind::TimedOut,
-        ) => Error::DaemonUnreachable {
-            host: host.to_string(),
-            source: Box::new(err),
-        },
-        _ if is_connect_error(&err) => Error::DaemonUnreachable {
-            host: host.to_string(),
-            source: Box::new(err),
-        },
+            | ErrorKind::TimedOut),
+        ) => connect_failed(host, kind, Box::new(err)),
+        _ if is_connect_error(&err) => connect_failed(host, ErrorKind::Other, Box::new(err)),
         _ => Error::Transport {
             operation,
             source: Box::new(err),
+        },
+    }
+}
+
+/// The error for a connection to `host` that failed with an I/O error of
+/// `kind`: refused permission, or no daemon there.
+pub(crate) fn connect_failed(host: &DockerHost, kind: ErrorKind, source: BoxError) -> Error {
+    match kind {
+        ErrorKind::PermissionDenied => Error::PermissionDenied {
+            host: host.to_string(),
+            source,
+        },
+        _ => Error::DaemonUnreachable {
+            host: host.to_string(),
+            source,
         },
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::backend::daemon_message;
+use crate::backend::{connect_failed, daemon_message};
 use crate::error::{Error, Result};
 use crate::host::DockerHost;
 
@@ -153,16 +153,7 @@ impl Engine {
     }
 
     fn connect(&self, operation: &'static str) -> Result<Socket> {
-        let classify = |err: io::Error| match err.kind() {
-            io::ErrorKind::PermissionDenied => Error::PermissionDenied {
-                host: self.host.to_string(),
-                source: Box::new(err),
-            },
-            _ => Error::DaemonUnreachable {
-                host: self.host.to_string(),
-                source: Box::new(err),
-            },
-        };
+        let classify = |err: io::Error| connect_failed(&self.host, err.kind(), Box::new(err));
         match &self.host {
             DockerHost::Unix(path) => UnixStream::connect(path)
                 .map(Socket::Unix)

@@ -291,10 +291,9 @@ impl ChannelSlot {
         })
     }
 
-    /// Forgets the open channel, if any (after its consumer saw it die), and
-    /// returns the epoch of the connection it was on.
-    pub fn invalidate(&self) -> Option<u64> {
-        self.lock().open.take().map(|open| open.epoch)
+    /// Forgets the open channel, if any (after its consumer saw it die).
+    pub fn invalidate(&self) {
+        self.lock().open.take();
     }
 
     /// Closes the channel, if open; the broker requeues what was not acknowledged.
