@@ -51,12 +51,31 @@ struct Args {
     /// msgs/s); 0 skips them.
     #[arg(long, default_value_t = 200)]
     nagle_messages: usize,
+    /// Run only this workload (repeatable): confirm-each, confirm-batch,
+    /// get-ack, consume or unconfirmed; all by default.
+    #[arg(long = "workload", value_parser = parse_workload)]
+    only: Vec<Workload>,
     /// The Python with pika installed.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python"))]
     python: PathBuf,
 }
 
+fn parse_workload(id: &str) -> std::result::Result<Workload, String> {
+    Workload::ALL
+        .into_iter()
+        .find(|workload| workload.id() == id)
+        .ok_or_else(|| format!("no workload is called {id:?}"))
+}
+
 impl Args {
+    fn workloads(&self) -> Vec<Workload> {
+        if self.only.is_empty() {
+            Workload::ALL.to_vec()
+        } else {
+            self.only.clone()
+        }
+    }
+
     fn settings(&self) -> Settings {
         Settings {
             messages: self.messages as usize,
@@ -78,8 +97,9 @@ fn run(args: &Args) -> Result<()> {
     let settings = args.settings();
     print_header(args);
     let mut peers = open_peers(args)?;
-    let samples = measure_all(&mut peers, &settings, args.runs)?;
-    report::print_results(&samples, &Workload::ALL);
+    let workloads = args.workloads();
+    let samples = measure_all(&mut peers, &settings, &workloads, args.runs)?;
+    report::print_results(&samples, &workloads);
     if args.nagle_messages > 0 {
         measure_without_nodelay(args, &samples)?;
     }
@@ -113,10 +133,15 @@ fn open_peers(args: &Args) -> Result<Peers> {
 
 /// Runs every tool on every workload, `runs` times, interleaved so that a
 /// noisy moment on the machine does not fall on one tool only.
-fn measure_all(peers: &mut Peers, settings: &Settings, runs: u32) -> Result<Samples> {
+fn measure_all(
+    peers: &mut Peers,
+    settings: &Settings,
+    workloads: &[Workload],
+    runs: u32,
+) -> Result<Samples> {
     let mut samples = Samples::default();
     for run in 1..=runs {
-        for workload in Workload::ALL {
+        for &workload in workloads {
             for tool in Tool::ALL {
                 let msgs_per_s = peers
                     .throughput(tool, workload, settings)

@@ -6,8 +6,11 @@ use std::path::Path;
 use gix::objs::tree::EntryKind;
 
 use crate::error::{BoxError, Error, Result};
+use crate::history::HeadState;
+use crate::index::IndexChange;
 use crate::paths::{self, RepoPath};
 use crate::project::Project;
+use crate::reflog::RefUpdate;
 use crate::signature::Signature;
 
 /// What [`Project::add_file`] or [`Project::update_file`] did.
@@ -127,9 +130,9 @@ impl Project {
             .map_err(|err| commit_error(err.into()))?
             .detach();
         let id = self
-            .commit_tree(&author, &committer, message, tree, head.commit)
+            .commit_tree(&author, &committer, message, tree, &head)
             .map_err(commit_error)?;
-        self.sync_index(tree, &[])?;
+        self.sync_index(head.tree, tree, &[])?;
         Ok(id)
     }
 
@@ -187,13 +190,17 @@ impl Project {
             .map_err(|err| commit_error(err.into()))?
             .detach();
         let id = self
-            .commit_tree(&author, &committer, message, tree, head.commit)
+            .commit_tree(&author, &committer, message, tree, &head)
             .map_err(commit_error)?;
-        let changed: Vec<(&RepoPath, &Path)> = planned
+        let changes: Vec<IndexChange<'_>> = planned
             .iter()
-            .map(|plan| (&plan.path, plan.file.as_path()))
+            .map(|plan| IndexChange {
+                path: &plan.path,
+                file: &plan.file,
+                blob: plan.write.map(|(_, kind, blob)| (kind, blob)),
+            })
             .collect();
-        self.sync_index(tree, &changed)?;
+        self.sync_index(head.tree, tree, &changes)?;
         Ok(Outcome::Committed { id })
     }
 
@@ -252,14 +259,14 @@ impl Project {
     }
 
     /// Writes the commit and moves the current branch (or a detached `HEAD`)
-    /// to it, provided `HEAD` still points at `parent`.
+    /// to it, provided `HEAD` still is `head`, and logs the move.
     fn commit_tree(
         &self,
         author: &Signature,
         committer: &Signature,
         message: &str,
         tree: gix::hash::ObjectId,
-        parent: Option<gix::hash::ObjectId>,
+        head: &HeadState,
     ) -> Result<String, BoxError> {
         let now = gix::date::Time::now_local_or_utc();
         let actor = |signature: &Signature| gix::actor::Signature {
@@ -275,14 +282,41 @@ impl Project {
         } else {
             format!("{message}\n")
         };
-        let id = self.repo.commit_as(
-            committer.to_ref(&mut committer_time),
-            author.to_ref(&mut author_time),
-            "HEAD",
-            message,
-            tree,
-            parent,
-        )?;
+        let parents = head.commit.into_iter().collect::<Vec<_>>();
+        let id = self
+            .repo
+            .commit_as(
+                committer.to_ref(&mut committer_time),
+                author.to_ref(&mut author_time),
+                // The branch itself rather than `HEAD`, which gix would lock
+                // and read again to follow it; the reflog of `HEAD` is ours.
+                match &head.branch {
+                    Some(branch) => branch.clone(),
+                    None => gix::refs::FullName::try_from("HEAD")?,
+                },
+                message.as_str(),
+                tree,
+                parents.iter().copied(),
+            )?
+            .detach();
+        self.last_commit.set(Some((id, tree)));
+        let log_message =
+            gix::reference::log::message("commit", message.as_str().into(), parents.len());
+        let update = RefUpdate {
+            previous: head.commit,
+            new: id,
+            committer: committer.to_ref(&mut committer_time),
+            message: log_message.as_ref(),
+        };
+        self.reflogs
+            .record(
+                &self.repo,
+                head.branch.as_ref().map(|name| name.as_ref()),
+                &update,
+            )
+            .map_err(|err| {
+                format!("the commit was made, but its reflog line was not written: {err}")
+            })?;
         Ok(id.to_hex().to_string())
     }
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use gix::hash::ObjectId;
 use gix::objs::tree::EntryMode;
+use gix::refs::FullName;
 use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 
@@ -32,6 +33,8 @@ pub struct CommitInfo {
 pub(crate) struct HeadState {
     pub(crate) commit: Option<ObjectId>,
     pub(crate) tree: ObjectId,
+    /// The branch `HEAD` points at; `None` when it is detached.
+    pub(crate) branch: Option<FullName>,
 }
 
 impl Project {
@@ -46,22 +49,29 @@ impl Project {
 
     pub(crate) fn head_state(&self) -> Result<HeadState> {
         let mut head = self.repo.head().map_err(self.read_error("HEAD"))?;
+        let branch = head.referent_name().map(ToOwned::to_owned);
         match head.try_peel_to_id().map_err(self.read_error("HEAD"))? {
             None => Ok(HeadState {
                 commit: None,
                 tree: ObjectId::empty_tree(self.repo.object_hash()),
+                branch,
             }),
             Some(id) => {
                 let commit = id.detach();
-                let tree = self
-                    .repo
-                    .find_commit(commit)
-                    .and_then(|commit| commit.tree_id())
-                    .map_err(self.read_error("the commit at HEAD"))?
-                    .detach();
+                let tree = match self.last_commit.get() {
+                    // Commits never change: the tree of one this handle made is known.
+                    Some((made, tree)) if made == commit => tree,
+                    _ => self
+                        .repo
+                        .find_commit(commit)
+                        .and_then(|commit| commit.tree_id())
+                        .map_err(self.read_error("the commit at HEAD"))?
+                        .detach(),
+                };
                 Ok(HeadState {
                     commit: Some(commit),
                     tree,
+                    branch,
                 })
             }
         }

@@ -62,6 +62,7 @@ mod history;
 mod index;
 mod paths;
 mod project;
+mod reflog;
 mod signature;
 mod worktree;
 

@@ -1,15 +1,22 @@
 //! Creating and opening a git project: a repository with a work tree.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
+use gix::hash::ObjectId;
 use gix::refs::transaction::{PreviousValue, RefEdit};
 use gix::refs::FullName;
 
 use crate::error::{Error, Result};
+use crate::index::IndexCache;
+use crate::reflog::Reflogs;
 use crate::signature::{self, Signature};
 
 /// The branch a new project starts on unless told otherwise.
 pub const DEFAULT_BRANCH: &str = "main";
+
+/// Memory for objects read back, such as the trees at `HEAD`.
+const OBJECT_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// How [`Project::init`] creates a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +68,10 @@ pub struct Project {
     pub(crate) repo: gix::Repository,
     pub(crate) root: PathBuf,
     signature: Option<Signature>,
+    pub(crate) index_cache: IndexCache,
+    /// The last commit this handle made, and its tree.
+    pub(crate) last_commit: Cell<Option<(ObjectId, ObjectId)>>,
+    pub(crate) reflogs: Reflogs,
 }
 
 impl std::fmt::Debug for Project {
@@ -122,7 +133,11 @@ impl Project {
         Self::from_repo(repo, path)
     }
 
-    fn from_repo(repo: gix::Repository, path: &Path) -> Result<Project> {
+    fn from_repo(mut repo: gix::Repository, path: &Path) -> Result<Project> {
+        // Each commit reads the trees and the commit the previous one wrote;
+        // decompressed once, they are kept.
+        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+        let reflogs = Reflogs::take_over(&mut repo);
         let root = repo
             .workdir()
             .map(Path::to_owned)
@@ -134,6 +149,9 @@ impl Project {
             repo,
             root,
             signature: None,
+            index_cache: IndexCache::default(),
+            last_commit: Cell::new(None),
+            reflogs,
         })
     }
 

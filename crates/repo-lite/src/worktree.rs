@@ -2,7 +2,7 @@
 //! commit about to be made.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -18,20 +18,28 @@ fn worktree_error(path: &Path, err: io::Error) -> Error {
 /// executable bit matching what the commit records (git would otherwise
 /// report a mode change).
 pub(crate) fn write_file(file: &Path, contents: &[u8], executable: bool) -> Result<()> {
-    if let Some(parent) = file.parent() {
-        fs::create_dir_all(parent).map_err(|err| worktree_error(parent, err))?;
+    let mut handle = match fs::File::create(file) {
+        // Only a new directory needs making; trying first saves the lookups.
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = file.parent() {
+                fs::create_dir_all(parent).map_err(|err| worktree_error(parent, err))?;
+            }
+            fs::File::create(file)
+        }
+        opened => opened,
     }
-    fs::write(file, contents).map_err(|err| worktree_error(file, err))?;
-    set_executable(file, executable)
+    .map_err(|err| worktree_error(file, err))?;
+    handle
+        .write_all(contents)
+        .map_err(|err| worktree_error(file, err))?;
+    set_executable(&handle, executable).map_err(|err| worktree_error(file, err))
 }
 
 #[cfg(unix)]
-fn set_executable(file: &Path, executable: bool) -> Result<()> {
+fn set_executable(handle: &fs::File, executable: bool) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
 
-    let mut permissions = fs::metadata(file)
-        .map_err(|err| worktree_error(file, err))?
-        .permissions();
+    let mut permissions = handle.metadata()?.permissions();
     let mode = permissions.mode();
     // Like git: executable for whoever may read it, or for nobody.
     let wanted = if executable {
@@ -41,13 +49,13 @@ fn set_executable(file: &Path, executable: bool) -> Result<()> {
     };
     if wanted != mode {
         permissions.set_mode(wanted);
-        fs::set_permissions(file, permissions).map_err(|err| worktree_error(file, err))?;
+        handle.set_permissions(permissions)?;
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn set_executable(_file: &Path, _executable: bool) -> Result<()> {
+fn set_executable(_handle: &fs::File, _executable: bool) -> io::Result<()> {
     Ok(())
 }
 
