@@ -64,6 +64,11 @@ impl InitOptions {
 }
 
 /// A git repository with a work tree.
+///
+/// A `Project` keeps the index it wrote last and the tree of its last
+/// commit in memory, so that a commit touches only what it changes. Other
+/// programs (git itself) may change the repository between calls: when the
+/// index file or `HEAD` is not what the project left, it reads them again.
 pub struct Project {
     pub(crate) repo: gix::Repository,
     pub(crate) root: PathBuf,
