@@ -5,6 +5,9 @@ use std::path::Path;
 
 use gix::objs::tree::EntryKind;
 
+use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::{FullName, Target};
+
 use crate::error::{BoxError, Error, Result};
 use crate::history::HeadState;
 use crate::index::IndexChange;
@@ -143,6 +146,8 @@ impl Project {
     /// Checks every change, then writes the work tree, the commit and the
     /// index: a refused change leaves everything as it was.
     fn commit_changes(&self, changes: &[(&Path, Change<'_>)], message: &str) -> Result<Outcome> {
+        // Objects of an earlier call that failed before committing.
+        self.repo.objects.reset_object_memory();
         let (author, committer) = self.identities();
         author.validate()?;
         committer.validate()?;
@@ -275,33 +280,53 @@ impl Project {
             time: now,
         };
         let (author, committer) = (actor(author), actor(committer));
-        let (mut author_time, mut committer_time) = Default::default();
+        let mut committer_time = Default::default();
         // git ends messages with a newline; `git log` and fsck expect it.
         let message = if message.ends_with('\n') {
             message.to_owned()
         } else {
             format!("{message}\n")
         };
-        let parents = head.commit.into_iter().collect::<Vec<_>>();
-        let id = self
-            .repo
-            .commit_as(
-                committer.to_ref(&mut committer_time),
-                author.to_ref(&mut author_time),
-                // The branch itself rather than `HEAD`, which gix would lock
-                // and read again to follow it; the reflog of `HEAD` is ours.
-                match &head.branch {
-                    Some(branch) => branch.clone(),
-                    None => gix::refs::FullName::try_from("HEAD")?,
-                },
-                message.as_str(),
-                tree,
-                parents.iter().copied(),
-            )?
-            .detach();
-        self.last_commit.set(Some((id, tree)));
+        let parents: Vec<_> = head.commit.into_iter().collect();
         let log_message =
             gix::reference::log::message("commit", message.as_str().into(), parents.len());
+        let commit = gix::objs::Commit {
+            message: message.into(),
+            tree,
+            author,
+            committer: committer.clone(),
+            encoding: None,
+            parents: parents.iter().copied().collect(),
+            extra_headers: Vec::new(),
+        };
+        let id = self.repo.write_object(&commit)?.detach();
+        // Every new object reaches the disk before the branch names it.
+        self.loose.flush(&self.repo)?;
+        let expected = match head.commit {
+            Some(parent) => PreviousValue::MustExistAndMatch(Target::Object(parent)),
+            None => PreviousValue::MustNotExist,
+        };
+        let edit = RefEdit {
+            change: RefChange::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: log_message.clone(),
+                },
+                expected,
+                new: Target::Object(id),
+            },
+            // The branch itself rather than `HEAD`, which gix would lock
+            // and read again to follow it; the reflog of `HEAD` is ours.
+            name: match &head.branch {
+                Some(branch) => branch.clone(),
+                None => FullName::try_from("HEAD")?,
+            },
+            deref: false,
+        };
+        self.repo
+            .edit_references_as([edit], Some(committer.to_ref(&mut committer_time)))?;
+        self.last_commit.set(Some((id, tree)));
         let update = RefUpdate {
             previous: head.commit,
             new: id,

@@ -60,6 +60,7 @@ mod delete;
 mod error;
 mod history;
 mod index;
+mod objects;
 mod paths;
 mod project;
 mod reflog;

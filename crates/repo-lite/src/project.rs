@@ -9,6 +9,7 @@ use gix::refs::FullName;
 
 use crate::error::{Error, Result};
 use crate::index::IndexCache;
+use crate::objects::LooseWriter;
 use crate::reflog::Reflogs;
 use crate::signature::{self, Signature};
 
@@ -77,6 +78,7 @@ pub struct Project {
     /// The last commit this handle made, and its tree.
     pub(crate) last_commit: Cell<Option<(ObjectId, ObjectId)>>,
     pub(crate) reflogs: Reflogs,
+    pub(crate) loose: LooseWriter,
 }
 
 impl std::fmt::Debug for Project {
@@ -143,6 +145,9 @@ impl Project {
         // decompressed once, they are kept.
         repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
         let reflogs = Reflogs::take_over(&mut repo);
+        // Objects stay in memory until a commit is complete; see `objects`.
+        repo.objects.enable_object_memory();
+        let loose = LooseWriter::for_repo(&repo);
         let root = repo
             .workdir()
             .map(Path::to_owned)
@@ -157,6 +162,7 @@ impl Project {
             index_cache: IndexCache::default(),
             last_commit: Cell::new(None),
             reflogs,
+            loose,
         })
     }
 
