@@ -287,7 +287,16 @@ impl Queue {
 
     /// Publishes every message, then waits once for the broker to confirm
     /// them all: much faster than confirming each. Fails if any message is
-    /// refused or unroutable.
+    /// refused, and with [`Error::Unroutable`] if the queue does not exist.
+    ///
+    /// Only the first and the last message carry the mandatory flag, which
+    /// costs the broker work for each message that has it: through the
+    /// default exchange a message is routed if and only if the queue exists
+    /// when it arrives, so a batch sent to a missing queue, or one whose
+    /// queue is deleted part-way, comes back with its last message. (A
+    /// queue deleted and declared again within one batch would drop the
+    /// messages in between unreported; deleting a queue drops its messages
+    /// in any case.)
     pub fn publish_batch<I>(&self, messages: I) -> Result<()>
     where
         I: IntoIterator,
@@ -313,9 +322,14 @@ impl Queue {
         self.slot
             .with("publish", &self.name, |open| {
                 let first = open.published + 1;
-                for (body, properties) in &messages[confirmed..] {
+                let batch = &messages[confirmed..];
+                for (index, (body, properties)) in batch.iter().enumerate() {
+                    // The default exchange routes by the queue's existence
+                    // alone, so the batch's first and last messages tell
+                    // whether it was routed; the flag costs the broker.
+                    let mandatory = index == 0 || index + 1 == batch.len();
                     open.channel
-                        .basic_publish("", self.to_publish(body, properties, true))?;
+                        .basic_publish("", self.to_publish(body, properties, mandatory))?;
                     open.published += 1;
                 }
                 match wait_for_confirms(open, first) {

@@ -89,6 +89,30 @@ fn publishing_to_a_deleted_queue_is_unroutable_not_silently_dropped() {
 }
 
 #[test]
+fn a_batch_to_a_deleted_queue_is_unroutable_whatever_its_size() {
+    let mut connection = common::connect();
+    let name = common::unique("deleted-batch");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap()
+        .delete()
+        .unwrap();
+    for size in [1, 2, 100] {
+        let messages: Vec<Message> = (0..size)
+            .map(|i: u32| Message::new(i.to_be_bytes().to_vec()))
+            .collect();
+        let err = queue.publish_batch(&messages).unwrap_err();
+        assert!(
+            matches!(err, Error::Unroutable { .. }),
+            "batch of {size}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn a_batch_is_confirmed_once_and_arrives_in_order() {
     let mut connection = common::connect();
     let queue = connection

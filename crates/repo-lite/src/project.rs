@@ -67,9 +67,11 @@ impl InitOptions {
 /// A git repository with a work tree.
 ///
 /// A `Project` keeps the index it wrote last and the tree of its last
-/// commit in memory, so that a commit touches only what it changes. Other
-/// programs (git itself) may change the repository between calls: when the
-/// index file or `HEAD` is not what the project left, it reads them again.
+/// commit in memory, so that a commit touches only what it changes, and
+/// holds a commit's new objects in memory until the commit is complete
+/// (they reach the disk before the branch moves). Other programs (git
+/// itself) may change the repository between calls: when the index file or
+/// `HEAD` is not what the project left, it reads them again.
 pub struct Project {
     pub(crate) repo: gix::Repository,
     pub(crate) root: PathBuf,
