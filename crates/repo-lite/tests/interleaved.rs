@@ -92,12 +92,8 @@ fn reflogs_record_every_commit_as_git_does() {
 
 #[test]
 fn no_reflog_is_written_when_git_config_turns_them_off() {
-    let (_dir, project) = new_project();
+    let (_dir, project) = common::new_project_with_config("core.logAllRefUpdates", "false");
     let root = project.root().to_owned();
-    git(&root, &["config", "core.logAllRefUpdates", "false"]);
-    let project = repo_lite::Project::open(&root)
-        .expect("open")
-        .with_signature(common::tester());
     project.add_file("a.txt", "a\n", "Add a").expect("add a");
     assert!(!root.join(".git/logs/HEAD").exists());
     assert_clean_and_sound(&root);

@@ -58,12 +58,8 @@ fn each_commit_writes_read_only_loose_objects_that_git_reads() {
 
 #[test]
 fn loose_compression_follows_git_config() {
-    let (_dir, project) = new_project();
+    let (_dir, project) = common::new_project_with_config("core.looseCompression", "0");
     let root = project.root().to_owned();
-    git(&root, &["config", "core.looseCompression", "0"]);
-    let project = repo_lite::Project::open(&root)
-        .expect("open")
-        .with_signature(common::tester());
     let contents = "the same line again\n".repeat(500);
     project
         .add_file("big.txt", &contents, "Add big")

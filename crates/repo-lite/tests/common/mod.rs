@@ -70,6 +70,17 @@ pub fn new_project() -> (tempfile::TempDir, Project) {
     (dir, project)
 }
 
+/// A fresh project, as [`new_project`], whose repository config sets `key`
+/// to `value` before the project is opened.
+pub fn new_project_with_config(key: &str, value: &str) -> (tempfile::TempDir, Project) {
+    let (dir, project) = new_project();
+    git(project.root(), &["config", key, value]);
+    let project = Project::open(project.root())
+        .expect("open")
+        .with_signature(tester());
+    (dir, project)
+}
+
 /// Makes a repository with the git CLI at `dir`: three commits on `main`
 /// and a branch `feature` with one more, `HEAD` back on `main`.
 pub fn make_origin(dir: &Path) {
