@@ -101,7 +101,7 @@ fn run(args: &Args) -> Result<()> {
     let samples = measure_all(&mut peers, &settings, &workloads, args.runs)?;
     report::print_results(&samples, &workloads);
     if args.nagle_messages > 0 {
-        measure_without_nodelay(args, &samples)?;
+        measure_without_nodelay(args, &samples, &workloads)?;
     }
     Ok(())
 }
@@ -161,7 +161,15 @@ fn measure_all(
 
 /// One run of the round-trip workloads with amiquip's own
 /// `Connection::insecure_open`, which leaves Nagle's algorithm on.
-fn measure_without_nodelay(args: &Args, samples: &Samples) -> Result<()> {
+fn measure_without_nodelay(args: &Args, samples: &Samples, workloads: &[Workload]) -> Result<()> {
+    // Only beside the rows measured with TCP_NODELAY.
+    let compared: Vec<Workload> = NAGLE_WORKLOADS
+        .into_iter()
+        .filter(|workload| workloads.contains(workload))
+        .collect();
+    if compared.is_empty() {
+        return Ok(());
+    }
     let settings = Settings {
         messages: args.nagle_messages,
         ..args.settings()
@@ -172,7 +180,7 @@ fn measure_without_nodelay(args: &Args, samples: &Samples) -> Result<()> {
         "amiquip without TCP_NODELAY (Connection::insecure_open), {} messages, 1 run:",
         settings.messages
     );
-    for workload in NAGLE_WORKLOADS {
+    for workload in compared {
         let msgs_per_s = throughput(&mut client, "amiquip-nagle", workload, &settings)?;
         println!(
             "{:<32}{:>10} msgs/s   (with TCP_NODELAY: {} msgs/s)",

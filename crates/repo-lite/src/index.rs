@@ -50,14 +50,24 @@ struct FileIdentity {
 
 impl FileIdentity {
     fn of(path: &Path) -> Option<FileIdentity> {
-        use std::os::unix::fs::MetadataExt;
         let metadata = std::fs::symlink_metadata(path).ok()?;
         Some(FileIdentity {
-            inode: metadata.ino(),
-            size: metadata.size(),
+            inode: inode(&metadata),
+            size: metadata.len(),
             modified: metadata.modified().ok()?,
         })
     }
+}
+
+#[cfg(unix)]
+fn inode(metadata: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(metadata)
+}
+
+/// Without inodes, size and modification time tell the files apart.
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
 }
 
 impl Project {
