@@ -8,6 +8,8 @@
 //! URLs may be `https://`, `http://`, `git://`, `ssh://`, `file://` or a
 //! local path. If the clone fails the destination is left as it was.
 
+mod common;
+
 use std::io::Write;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
-use ondemand_platform::cli::report;
+use common::report;
 use repo_lite::{CloneOptions, ClonePhase, CloneProgress, Project};
 
 /// Clone a git repository into a new directory, showing progress on stderr.

@@ -6,12 +6,16 @@
 //!
 //! Reads the broker URL from `AMQP_URL` (default `amqp://guest:guest@localhost:5672/%2f`).
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use common::broker::declare_from_env;
+use common::broker::explain_broker_error;
+use common::report;
 use mq_lite::ConsumeOptions;
-use ondemand_platform::cli::{declare_from_env, explain_broker_error, report};
 
 /// Consume a queue: print each message, then ack it.
 #[derive(Parser)]

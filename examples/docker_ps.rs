@@ -4,12 +4,14 @@
 //! cargo run --example docker_ps [-- --all] [--label key=value]
 //! ```
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use common::report;
 use dock_lite::{ContainerSummary, Docker, ListOptions};
-use ondemand_platform::cli::report;
 
 /// List containers (the running ones by default) from the daemon at DOCKER_HOST.
 #[derive(Parser)]

@@ -6,10 +6,12 @@
 //! cargo run --example git_project -- --file notes/todo.md
 //! ```
 
+mod common;
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use ondemand_platform::cli::report;
+use common::report;
 use repo_lite::{InitOptions, Outcome, Project, Signature};
 
 /// Create a git project in a temporary directory, change a file twice,

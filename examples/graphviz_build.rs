@@ -7,13 +7,16 @@
 //! BASE_IMAGE=debian:bookworm-slim cargo run --example graphviz_build
 //! ```
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use common::graphs::dot_files;
+use common::report;
 use dock_lite::{BuildOptions, Docker, RunOptions};
-use ondemand_platform::cli::{dot_files, report};
 
 /// Build the Graphviz image, then render the example graphs with it.
 #[derive(Parser)]

@@ -8,15 +8,19 @@
 //! cargo run --example platform [-- --project target/platform/renders --format svg]
 //! ```
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
+use common::graphs::dot_files;
+use common::jobs::submit_files;
+use common::report;
 use dock_lite::{BuildOptions, Docker, PullPolicy, RunOptions, RunningContainer};
 use mq_lite::{ConnectOptions, Connection};
-use ondemand_platform::cli::{dot_files, report, submit_files};
 use ondemand_platform::{Client, PlatformError, Worker, WorkerConfig};
 
 /// Run the Graphviz render platform end to end on the bundled graphs.

@@ -7,12 +7,16 @@
 //!
 //! Reads the broker URL from `AMQP_URL` (default `amqp://guest:guest@localhost:5672/%2f`).
 
+mod common;
+
 use std::io::BufRead;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use ondemand_platform::cli::{declare_from_env, explain_broker_error, report};
+use common::broker::declare_from_env;
+use common::broker::explain_broker_error;
+use common::report;
 
 /// Publish each argument (or each line of stdin) as one persistent, confirmed message.
 #[derive(Parser)]

@@ -8,14 +8,18 @@
 //!
 //! Reads the broker URL from `AMQP_URL`, the image from `GRAPHVIZ_IMAGE`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Parser;
+use common::broker::explain_platform_error;
+use common::jobs::describe;
+use common::report;
 use mq_lite::ConnectOptions;
-use ondemand_platform::cli::{describe, explain_platform_error, report};
 use ondemand_platform::{PlatformError, Worker, WorkerConfig, DEFAULT_JOB_QUEUE};
 
 /// Render Graphviz jobs from a RabbitMQ queue into a git project.

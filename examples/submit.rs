@@ -6,13 +6,17 @@
 //!
 //! Reads the broker URL from `AMQP_URL`. Needs a running `render_worker`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use common::broker::explain_platform_error;
+use common::jobs::submit_files;
+use common::report;
 use mq_lite::ConnectOptions;
-use ondemand_platform::cli::{explain_platform_error, report, submit_files};
 use ondemand_platform::{Client, PlatformError, DEFAULT_JOB_QUEUE};
 
 /// Submit Graphviz files to the render queue and wait for their results.

@@ -11,7 +11,6 @@
 //! then acknowledges the job.
 #![deny(missing_docs)]
 
-pub mod cli;
 mod client;
 mod error;
 mod job;
