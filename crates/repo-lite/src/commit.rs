@@ -555,3 +555,75 @@ fn check_message(message: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::Change;
+    use crate::{Error, InitOptions, Project, Signature};
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .expect("the git CLI runs");
+        assert!(output.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// The branch moves (git commits) between reading `HEAD` and moving the
+    /// branch: the commit is refused as `BranchMoved`, and the work tree and
+    /// index are as git left them.
+    #[test]
+    fn a_branch_moved_under_the_commit_is_its_own_error_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::init(dir.path().join("p"), &InitOptions::default())
+            .unwrap()
+            .with_signature(Signature::new("Test Er", "tester@example.com"));
+        let root = project.root().to_owned();
+        project.add_file("a.txt", "a\n", "Add a").unwrap();
+        let stale = project.head_state().unwrap();
+        git(
+            &root,
+            &[
+                "-c",
+                "user.name=Git",
+                "-c",
+                "user.email=git@example.com",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "Meanwhile",
+            ],
+        );
+        let tip = git(&root, &["rev-parse", "HEAD"]);
+        let (author, committer) = project.identities();
+
+        let err = project
+            .commit_on(
+                &stale,
+                &[(Path::new("b.txt"), Change::Add(b"b\n"))],
+                (&author, &committer),
+                "Add b",
+            )
+            .unwrap_err();
+
+        assert!(
+            matches!(&err, Error::BranchMoved { reference, .. } if reference == "refs/heads/main"),
+            "{err:?}"
+        );
+        assert_eq!(git(&root, &["rev-parse", "HEAD"]), tip);
+        assert_eq!(
+            git(&root, &["status", "--porcelain", "--untracked-files=all"]),
+            ""
+        );
+        // Retrying on top of the new tip works.
+        project.add_file("b.txt", "b\n", "Add b").unwrap();
+        assert_eq!(git(&root, &["rev-list", "--count", "HEAD"]), "3");
+    }
+}

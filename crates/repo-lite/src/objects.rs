@@ -1,11 +1,13 @@
-//! Writing a commit's new objects to disk once the commit is complete.
+//! Writing a commit's new objects to disk.
 //!
-//! A project's repository handle keeps the objects it writes in memory
-//! (gix's object memory, which reads see too). Before the branch moves,
-//! they are written out as loose objects with one zlib state that is reset
-//! between objects: gix's loose writer sets up a fresh one, hundreds of
-//! kilobytes zeroed, for every object, which was the largest cost of a
-//! small commit. The objects are on disk before any reference names them.
+//! Blobs are written as soon as their id is known, straight from the
+//! caller's (or the clean filter's) bytes, compressed in pieces: a large
+//! file is never copied whole in memory. The trees and the commit are kept
+//! in gix's object memory (which reads see too) and written out before the
+//! branch moves. All are written with one zlib state reset between objects:
+//! gix's loose writer sets up a fresh one, hundreds of kilobytes zeroed, for
+//! every object, which was the largest cost of a small commit. The objects
+//! are on disk before any reference names them.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
