@@ -247,6 +247,9 @@ impl Project {
             }
             Ok::<_, Error>(())
         });
+        if let Some(filter) = filter {
+            filter.keep(&self.filters);
+        }
         if let Err(err) = planning {
             self.index_cache.put_back(index);
             return Err(err);
@@ -345,7 +348,7 @@ impl Project {
                 let filter = match filter {
                     Some(filter) => filter,
                     None => filter.insert(
-                        CleanFilter::new(&self.repo, index.state())
+                        CleanFilter::new(&self.repo, index.state(), &self.filters)
                             .map_err(|err| commit_error(err.into()))?,
                     ),
                 };

@@ -7,6 +7,8 @@
 //! they are never run, and a path that names one is refused, since storing
 //! its contents unfiltered would not be what `git add` stores.
 
+use std::cell::RefCell;
+
 use gix::bstr::BString;
 
 use crate::error::BoxError;
@@ -33,12 +35,25 @@ pub(crate) struct CleanFilter {
     attributes: gix::worktree::Stack,
 }
 
+/// The filter pipeline of a project's handle: it depends only on git
+/// config, which a handle reads once, so it is built once.
+#[derive(Default)]
+pub(crate) struct PipelineCache(RefCell<Option<gix::filter::plumbing::Pipeline>>);
+
+impl std::fmt::Debug for PipelineCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineCache").finish_non_exhaustive()
+    }
+}
+
 impl CleanFilter {
-    /// The filters of `repo`, with attributes from the work tree, then from
-    /// `index` for `.gitattributes` files missing there.
+    /// The filters of `repo` (the pipeline from `cache` when it has one),
+    /// with attributes from the work tree, then from `index` for
+    /// `.gitattributes` files missing there.
     pub fn new(
         repo: &gix::Repository,
         index: &gix::index::State,
+        cache: &PipelineCache,
     ) -> Result<CleanFilter, gix::Error> {
         let attributes = repo
             .attributes_only(
@@ -46,18 +61,29 @@ impl CleanFilter {
                 gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping,
             )?
             .detach();
-        let mut options = gix::filter::Pipeline::options(repo)?;
-        // Never run a driver; `clean` refuses paths that name one.
-        options.drivers.clear();
-        let pipeline = gix::filter::plumbing::Pipeline::new(
-            repo.command_context()?,
-            repo.object_hash(),
-            options,
-        );
+        let cached = cache.0.borrow_mut().take();
+        let pipeline = match cached {
+            Some(pipeline) => pipeline,
+            None => {
+                let mut options = gix::filter::Pipeline::options(repo)?;
+                // Never run a driver; `clean` refuses paths that name one.
+                options.drivers.clear();
+                gix::filter::plumbing::Pipeline::new(
+                    repo.command_context()?,
+                    repo.object_hash(),
+                    options,
+                )
+            }
+        };
         Ok(CleanFilter {
             pipeline,
             attributes,
         })
+    }
+
+    /// Hands the pipeline back to `cache` for the next commit.
+    pub fn keep(self, cache: &PipelineCache) {
+        *cache.0.borrow_mut() = Some(self.pipeline);
     }
 
     /// `contents` at `path` as git stores them. `index` answers whether the
