@@ -251,7 +251,11 @@ impl Worker {
                 Ok(Outcome::Unchanged) => {
                     return Ok(self.earlier_commit(&message)?.unwrap_or_default())
                 }
-                Err(repo_lite::Error::Commit { .. }) if attempt < 5 => {
+                // Another worker committed first (or held the branch's
+                // lock): commit again on top of its commit.
+                Err(repo_lite::Error::BranchMoved { .. } | repo_lite::Error::Commit { .. })
+                    if attempt < 5 =>
+                {
                     attempt += 1;
                     std::thread::sleep(Duration::from_millis(20 * attempt));
                     self.project = Project::open(&self.config.project)?;

@@ -1,20 +1,23 @@
 //! Changing one file at a time, each change one commit on the current
 //! branch, with the work tree and the index kept in step.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use gix::bstr::BString;
+use gix::hash::ObjectId;
 use gix::objs::tree::EntryKind;
-
 use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
 use gix::refs::{FullName, Target};
 
 use crate::error::{BoxError, Error, Result};
+use crate::filter::{CleanFilter, FilterError};
 use crate::history::HeadState;
-use crate::index::IndexChange;
+use crate::index::{IndexChange, LoadedIndex};
 use crate::paths::{self, RepoPath};
 use crate::project::Project;
 use crate::reflog::RefUpdate;
 use crate::signature::Signature;
+use crate::worktree::Staged;
 
 /// What [`Project::add_file`] or [`Project::update_file`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,12 +32,23 @@ pub enum Outcome {
     Unchanged,
 }
 
+/// A path that passed every check, with what is there now.
+struct Checked {
+    path: RepoPath,
+    /// The entry at `HEAD` ([`Project::check_at_head`]).
+    at_head: Option<(EntryKind, ObjectId)>,
+    /// The file in the work tree.
+    file: Option<std::fs::Metadata>,
+}
+
 /// One checked change, ready to be written.
 struct Plan<'a> {
     path: RepoPath,
-    file: std::path::PathBuf,
-    /// The contents, entry kind and blob to write; `None` to remove.
-    write: Option<(&'a [u8], EntryKind, gix::hash::ObjectId)>,
+    file: PathBuf,
+    /// The file at `file` now, if any.
+    existing: Option<std::fs::Metadata>,
+    /// The work tree contents, entry kind and blob to write; `None` to remove.
+    write: Option<(&'a [u8], EntryKind, ObjectId)>,
 }
 
 enum Change<'a> {
@@ -43,6 +57,15 @@ enum Change<'a> {
     /// Overwrite only.
     Update(&'a [u8]),
     Remove,
+}
+
+/// A commit object written to memory, and what moving the branch to it
+/// records.
+struct NewCommit {
+    id: ObjectId,
+    tree: ObjectId,
+    committer: gix::actor::Signature,
+    log_message: BString,
 }
 
 impl Project {
@@ -121,158 +144,254 @@ impl Project {
         let (author, committer) = self.identities();
         author.validate()?;
         committer.validate()?;
+        check_message(message)?;
+        let head = self.head_state()?;
+        let path = PathBuf::new();
         let commit_error = |source: BoxError| Error::Commit {
             root: self.root.clone(),
-            path: std::path::PathBuf::new(),
+            path: path.clone(),
             source,
         };
-        let head = self.head_state()?;
+        let index = self
+            .index_cache
+            .load(&self.repo, head.tree)
+            .map_err(|err| self.index_error(err))?;
         let tree = self
             .repo
             .write_object(gix::objs::Tree::empty())
             .map_err(|err| commit_error(err.into()))?
             .detach();
-        let id = self
-            .commit_tree(&author, &committer, message, tree, &head)
+        let commit = self
+            .write_commit(&author, &committer, message, tree, &head)
             .map_err(commit_error)?;
-        self.sync_index(head.tree, tree, &[])?;
-        Ok(id)
+        self.move_branch(&head, &commit, &path)?;
+        self.finish(&head, &commit, None, index, &[])?;
+        Ok(commit.id.to_hex().to_string())
     }
 
     fn apply(&self, given: &Path, change: Change<'_>, message: &str) -> Result<Outcome> {
         self.commit_changes(&[(given, change)], message)
     }
 
-    /// Checks every change, then writes the work tree, the commit and the
-    /// index: a refused change leaves everything as it was.
+    /// Checks every change, then writes the objects, the work tree aside,
+    /// moves the branch, and puts the work tree and index in step: a refused
+    /// change or a failure before the branch moves leaves everything as it
+    /// was.
     fn commit_changes(&self, changes: &[(&Path, Change<'_>)], message: &str) -> Result<Outcome> {
         // Objects of an earlier call that failed before committing.
         self.repo.objects.reset_object_memory();
         let (author, committer) = self.identities();
         author.validate()?;
         committer.validate()?;
+        check_message(message)?;
         let head = self.head_state()?;
-        let mut planned = Vec::with_capacity(changes.len());
-        for (given, change) in changes {
-            if let Some(plan) = self.plan(given, change, head.tree)? {
-                planned.push(plan);
-            }
+        self.commit_on(&head, changes, (&author, &committer), message)
+    }
+
+    /// [`commit_changes`](Self::commit_changes) on top of `head`, which the
+    /// branch must still point at.
+    fn commit_on(
+        &self,
+        head: &HeadState,
+        changes: &[(&Path, Change<'_>)],
+        (author, committer): (&Signature, &Signature),
+        message: &str,
+    ) -> Result<Outcome> {
+        // Refuse before anything is written: every path, on its own, against
+        // the others and against the work tree.
+        let mut checked = Vec::with_capacity(changes.len());
+        for (given, _) in changes {
+            let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
+                path: given.to_path_buf(),
+                source,
+            })?;
+            checked.push(path);
         }
-        if planned.is_empty() {
-            return Ok(Outcome::Unchanged);
+        if checked.len() > 1 {
+            let pairs: Vec<(&RepoPath, &Path)> = checked
+                .iter()
+                .zip(changes)
+                .map(|(path, (given, _))| (path, *given))
+                .collect();
+            paths::check_overlaps(&pairs)?;
         }
+        let mut ready = Vec::with_capacity(changes.len());
+        for (path, (given, change)) in checked.into_iter().zip(changes) {
+            let at_head = self.check_at_head(given, change, &path, head.tree)?;
+            let file = paths::check_worktree(&self.root, &path, given)?;
+            ready.push(Checked {
+                path,
+                at_head,
+                file,
+            });
+        }
+        let first_path = changes
+            .first()
+            .map(|(given, _)| *given)
+            .unwrap_or(Path::new(""));
         let commit_error = |source: BoxError| Error::Commit {
             root: self.root.clone(),
-            path: changes[0].0.to_owned(),
+            path: first_path.to_owned(),
             source,
         };
+        let index = self
+            .index_cache
+            .load(&self.repo, head.tree)
+            .map_err(|err| self.index_error(err))?;
+        let mut filter = None;
+        let mut planned = Vec::with_capacity(changes.len());
+        let mut work = changes.iter().zip(ready);
+        let planning = work.try_for_each(|((given, change), checked)| {
+            if let Some(plan) = self.plan(given, change, checked, &index, &mut filter)? {
+                planned.push(plan);
+            }
+            Ok::<_, Error>(())
+        });
+        if let Some(filter) = filter {
+            filter.keep(&self.filters);
+        }
+        if let Err(err) = planning {
+            self.index_cache.put_back(index);
+            return Err(err);
+        }
+        if planned.is_empty() {
+            self.index_cache.put_back(index);
+            return Ok(Outcome::Unchanged);
+        }
         let mut editor = self
             .repo
             .edit_tree(head.tree)
             .map_err(|err| commit_error(err.into()))?;
         for plan in &planned {
             match plan.write {
-                Some((contents, kind, blob)) => {
-                    crate::worktree::write_file(
-                        &plan.file,
-                        contents,
-                        kind == EntryKind::BlobExecutable,
-                    )?;
-                    editor
-                        .upsert(plan.path.to_bstring(), kind, blob)
-                        .map_err(|err| commit_error(err.into()))?;
-                }
-                None => {
-                    crate::worktree::remove_file(&self.root, &plan.file)?;
-                    editor
-                        .remove(plan.path.to_bstring())
-                        .map_err(|err| commit_error(err.into()))?;
-                }
+                Some((_, kind, blob)) => editor.upsert(plan.path.to_bstring(), kind, blob),
+                None => editor.remove(plan.path.to_bstring()),
             }
+            .map_err(|err| commit_error(err.into()))?;
         }
         let tree = editor
             .write()
             .map_err(|err| commit_error(err.into()))?
             .detach();
-        let id = self
-            .commit_tree(&author, &committer, message, tree, &head)
+        let commit = self
+            .write_commit(author, committer, message, tree, head)
             .map_err(commit_error)?;
-        let changes: Vec<IndexChange<'_>> = planned
-            .iter()
-            .map(|plan| IndexChange {
-                path: &plan.path,
-                file: &plan.file,
-                blob: plan.write.map(|(_, kind, blob)| (kind, blob)),
-            })
-            .collect();
-        self.sync_index(head.tree, tree, &changes)?;
-        Ok(Outcome::Committed { id })
+        // The new files, written aside; dropped on failure, they go again.
+        let mut staged = Staged::new(&self.root);
+        for plan in &planned {
+            match plan.write {
+                Some((contents, kind, _)) => staged.write(
+                    &plan.file,
+                    contents,
+                    kind == EntryKind::BlobExecutable,
+                    plan.existing.as_ref(),
+                )?,
+                None => staged.remove(plan.file.clone()),
+            }
+        }
+        self.move_branch(head, &commit, first_path)?;
+        self.finish(head, &commit, Some(staged), index, &planned)?;
+        Ok(Outcome::Committed {
+            id: commit.id.to_hex().to_string(),
+        })
     }
 
-    /// Checks one change against `tree` and stores its blob; `None` when it
-    /// would change nothing.
-    fn plan<'a>(
+    /// Checks one change against `tree`: [`Error::FileNotFound`] when it
+    /// needs a file that is not there, [`Error::NotAFile`] for a directory,
+    /// symbolic link or submodule. Returns the entry at the path, if any.
+    fn check_at_head(
         &self,
         given: &Path,
-        change: &Change<'a>,
-        tree: gix::hash::ObjectId,
-    ) -> Result<Option<Plan<'a>>> {
-        let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
-            path: given.to_owned(),
-            source,
-        })?;
-        paths::check_worktree(&self.root, &path, given)?;
-        let existing = self.entry_at(tree, &path)?;
+        change: &Change<'_>,
+        path: &RepoPath,
+        tree: ObjectId,
+    ) -> Result<Option<(EntryKind, ObjectId)>> {
+        let existing = self.entry_at(tree, path)?;
         let not_a_file = || Error::NotAFile {
             root: self.root.clone(),
             path: given.to_owned(),
         };
-        let not_found = || Error::FileNotFound {
+        match (change, existing) {
+            (Change::Update(_) | Change::Remove, None) => Err(Error::FileNotFound {
+                root: self.root.clone(),
+                path: given.to_owned(),
+            }),
+            (_, Some((mode, _))) if !mode.is_blob() => Err(not_a_file()),
+            (_, found) => Ok(found.map(|(mode, id)| (mode.kind(), id))),
+        }
+    }
+
+    /// Filters one change's contents as `git add` would and writes its blob;
+    /// `None` when it would change nothing.
+    fn plan<'a>(
+        &self,
+        given: &Path,
+        change: &Change<'a>,
+        checked: Checked,
+        index: &LoadedIndex,
+        filter: &mut Option<CleanFilter>,
+    ) -> Result<Option<Plan<'a>>> {
+        let Checked {
+            path,
+            at_head: existing,
+            file: existing_file,
+        } = checked;
+        let commit_error = |source: BoxError| Error::Commit {
             root: self.root.clone(),
             path: given.to_owned(),
+            source,
         };
         let file = self.root.join(path.as_path());
         let write = match change {
             Change::Add(contents) | Change::Update(contents) => {
-                let kind = match existing {
-                    None if matches!(change, Change::Update(_)) => return Err(not_found()),
-                    None => EntryKind::Blob,
-                    Some((mode, _)) if mode.is_blob() => mode.kind(),
-                    Some(_) => return Err(not_a_file()),
+                let kind = existing.map_or(EntryKind::Blob, |(kind, _)| kind);
+                let filter = match filter {
+                    Some(filter) => filter,
+                    None => filter.insert(
+                        CleanFilter::new(&self.repo, index.state(), &self.filters)
+                            .map_err(|err| commit_error(err.into()))?,
+                    ),
                 };
-                let blob = self
-                    .repo
-                    .write_blob(contents)
-                    .map_err(|err| Error::Commit {
-                        root: self.root.clone(),
-                        path: given.to_owned(),
-                        source: err.into(),
-                    })?
-                    .detach();
-                if existing.map(|(_, id)| id) == Some(blob) {
+                let blob = filter
+                    .clean(&self.repo, index.state(), &path, contents)
+                    .map_err(|err| match err {
+                        FilterError::Driver(filter) => Error::FilterNotSupported {
+                            root: self.root.clone(),
+                            path: given.to_owned(),
+                            filter,
+                        },
+                        FilterError::Failed(source) => commit_error(source),
+                    })?;
+                let id =
+                    gix::objs::compute_hash(self.repo.object_hash(), gix::objs::Kind::Blob, blob)
+                        .map_err(|err| commit_error(err.into()))?;
+                if existing.map(|(_, id)| id) == Some(id) {
                     return Ok(None);
                 }
-                Some((*contents, kind, blob))
+                self.loose
+                    .write_blob(&self.repo, &id, blob)
+                    .map_err(|err| commit_error(err.into()))?;
+                Some((*contents, kind, id))
             }
-            Change::Remove => match existing {
-                None => return Err(not_found()),
-                Some((mode, _)) if !mode.is_blob() => return Err(not_a_file()),
-                Some(_) => None,
-            },
+            Change::Remove => None,
         };
-        Ok(Some(Plan { path, file, write }))
+        Ok(Some(Plan {
+            path,
+            file,
+            existing: existing_file,
+            write,
+        }))
     }
 
-    /// Writes the commit and moves the current branch (or a detached `HEAD`)
-    /// to it, provided `HEAD` still is `head`, and logs the move.
-    fn commit_tree(
+    /// Writes the commit object of `tree` on top of `head` (to memory).
+    fn write_commit(
         &self,
         author: &Signature,
         committer: &Signature,
         message: &str,
-        tree: gix::hash::ObjectId,
+        tree: ObjectId,
         head: &HeadState,
-    ) -> Result<String, BoxError> {
+    ) -> Result<NewCommit, BoxError> {
         let now = gix::date::Time::now_local_or_utc();
         let actor = |signature: &Signature| gix::actor::Signature {
             name: signature.name.as_str().into(),
@@ -280,7 +399,6 @@ impl Project {
             time: now,
         };
         let (author, committer) = (actor(author), actor(committer));
-        let mut committer_time = Default::default();
         // git ends messages with a newline; `git log` and fsck expect it.
         let message = if message.ends_with('\n') {
             message.to_owned()
@@ -300,48 +418,215 @@ impl Project {
             extra_headers: Vec::new(),
         };
         let id = self.repo.write_object(&commit)?.detach();
+        Ok(NewCommit {
+            id,
+            tree,
+            committer,
+            log_message,
+        })
+    }
+
+    /// Writes the objects in memory to disk, then moves the current branch
+    /// (or a detached `HEAD`) to `commit`, provided it still points at
+    /// `head`'s commit: [`Error::BranchMoved`] otherwise.
+    fn move_branch(&self, head: &HeadState, commit: &NewCommit, path: &Path) -> Result<()> {
+        let commit_error = |source: BoxError| Error::Commit {
+            root: self.root.clone(),
+            path: path.to_owned(),
+            source,
+        };
         // Every new object reaches the disk before the branch names it.
-        self.loose.flush(&self.repo)?;
+        self.loose
+            .flush(&self.repo)
+            .map_err(|err| commit_error(err.into()))?;
         let expected = match head.commit {
             Some(parent) => PreviousValue::MustExistAndMatch(Target::Object(parent)),
             None => PreviousValue::MustNotExist,
+        };
+        let name = match &head.branch {
+            Some(branch) => branch.clone(),
+            None => FullName::try_from("HEAD").map_err(|err| commit_error(err.into()))?,
         };
         let edit = RefEdit {
             change: RefChange::Update {
                 log: LogChange {
                     mode: RefLog::AndReference,
                     force_create_reflog: false,
-                    message: log_message.clone(),
+                    message: commit.log_message.clone(),
                 },
                 expected,
-                new: Target::Object(id),
+                new: Target::Object(commit.id),
             },
             // The branch itself rather than `HEAD`, which gix would lock
             // and read again to follow it; the reflog of `HEAD` is ours.
-            name: match &head.branch {
-                Some(branch) => branch.clone(),
-                None => FullName::try_from("HEAD")?,
-            },
+            name: name.clone(),
             deref: false,
         };
+        let mut time = Default::default();
         self.repo
-            .edit_references_as([edit], Some(committer.to_ref(&mut committer_time)))?;
-        self.last_commit.set(Some((id, tree)));
+            .edit_references_as([edit], Some(commit.committer.to_ref(&mut time)))
+            .map_err(|err| {
+                let moved = err
+                    .downcast_any_ref::<gix::refs::file::transaction::prepare::ReferenceOutOfDate>()
+                    .is_some()
+                    || err
+                        .downcast_any_ref::<gix::refs::file::transaction::prepare::MustNotExist>()
+                        .is_some();
+                if moved {
+                    Error::BranchMoved {
+                        root: self.root.clone(),
+                        path: path.to_owned(),
+                        reference: name.as_bstr().to_string(),
+                        source: err.into(),
+                    }
+                } else {
+                    commit_error(err.into())
+                }
+            })?;
+        self.last_commit.set(Some((commit.id, commit.tree)));
+        Ok(())
+    }
+
+    /// What follows the branch's move: the work tree files into place, the
+    /// index and the reflogs. Each is tried; the first failure is reported
+    /// as [`Error::Finish`], with the new commit's id.
+    fn finish(
+        &self,
+        head: &HeadState,
+        commit: &NewCommit,
+        staged: Option<Staged<'_>>,
+        index: LoadedIndex,
+        planned: &[Plan<'_>],
+    ) -> Result<()> {
+        let mut first_error = None;
+        if let Some(staged) = staged {
+            if let Err(err) = staged.apply() {
+                first_error.get_or_insert(err);
+            }
+        }
+        let changes: Vec<IndexChange<'_>> = planned
+            .iter()
+            .map(|plan| IndexChange {
+                path: &plan.path,
+                file: &plan.file,
+                blob: plan.write.map(|(_, kind, blob)| (kind, blob)),
+            })
+            .collect();
+        if let Err(err) = self.index_cache.store(index, &changes) {
+            first_error.get_or_insert(self.index_error(err));
+        }
+        let mut time = Default::default();
         let update = RefUpdate {
             previous: head.commit,
-            new: id,
-            committer: committer.to_ref(&mut committer_time),
-            message: log_message.as_ref(),
+            new: commit.id,
+            committer: commit.committer.to_ref(&mut time),
+            message: commit.log_message.as_ref(),
         };
-        self.reflogs
-            .record(
-                &self.repo,
-                head.branch.as_ref().map(|name| name.as_ref()),
-                &update,
+        let branch = head.branch.as_ref().map(|name| name.as_ref());
+        if let Err(err) = self.reflogs.record(&self.repo, branch, &update) {
+            first_error.get_or_insert(Error::Reference {
+                path: self.root.clone(),
+                reference: "HEAD".into(),
+                source: Box::new(err),
+            });
+        }
+        match first_error {
+            None => Ok(()),
+            Some(source) => Err(Error::Finish {
+                root: self.root.clone(),
+                id: commit.id.to_hex().to_string(),
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    fn index_error(&self, err: gix::Error) -> Error {
+        Error::Index {
+            root: self.root.clone(),
+            source: Box::new(err),
+        }
+    }
+}
+
+/// Refuses a message that `git fsck --strict` would flag in the commit.
+fn check_message(message: &str) -> Result<()> {
+    if message.contains('\0') {
+        return Err(Error::InvalidMessage {
+            message: message.to_owned(),
+            source: "a commit message cannot contain a NUL byte (git fsck: nulInCommit)".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::Change;
+    use crate::{Error, InitOptions, Project, Signature};
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .expect("the git CLI runs");
+        assert!(output.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// The branch moves (git commits) between reading `HEAD` and moving the
+    /// branch: the commit is refused as `BranchMoved`, and the work tree and
+    /// index are as git left them.
+    #[test]
+    fn a_branch_moved_under_the_commit_is_its_own_error_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::init(dir.path().join("p"), &InitOptions::default())
+            .unwrap()
+            .with_signature(Signature::new("Test Er", "tester@example.com"));
+        let root = project.root().to_owned();
+        project.add_file("a.txt", "a\n", "Add a").unwrap();
+        let stale = project.head_state().unwrap();
+        git(
+            &root,
+            &[
+                "-c",
+                "user.name=Git",
+                "-c",
+                "user.email=git@example.com",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "Meanwhile",
+            ],
+        );
+        let tip = git(&root, &["rev-parse", "HEAD"]);
+        let (author, committer) = project.identities();
+
+        let err = project
+            .commit_on(
+                &stale,
+                &[(Path::new("b.txt"), Change::Add(b"b\n"))],
+                (&author, &committer),
+                "Add b",
             )
-            .map_err(|err| {
-                format!("the commit was made, but its reflog line was not written: {err}")
-            })?;
-        Ok(id.to_hex().to_string())
+            .unwrap_err();
+
+        assert!(
+            matches!(&err, Error::BranchMoved { reference, .. } if reference == "refs/heads/main"),
+            "{err:?}"
+        );
+        assert_eq!(git(&root, &["rev-parse", "HEAD"]), tip);
+        assert_eq!(
+            git(&root, &["status", "--porcelain", "--untracked-files=all"]),
+            ""
+        );
+        // Retrying on top of the new tip works.
+        project.add_file("b.txt", "b\n", "Add b").unwrap();
+        assert_eq!(git(&root, &["rev-list", "--count", "HEAD"]), "3");
     }
 }

@@ -22,6 +22,10 @@ pub enum DeleteRefusal {
     /// The path is the home directory (`$HOME`) or contains it.
     #[error("it is, or contains, the home directory")]
     Home,
+    /// The path is the process's current directory or one of its
+    /// ancestors, which `rm -rf .` refuses too.
+    #[error("it is, or contains, the current directory")]
+    CurrentDirectory,
     /// The path is inside a repository's work tree but not its top level.
     #[error("it is inside the work tree of {top_level}, not its top level")]
     NotTopLevel {
@@ -42,7 +46,7 @@ impl Project {
     ///
     /// Refuses ([`Error::DeleteRefused`], nothing removed) a symbolic link,
     /// the file system root, the home directory or any directory containing
-    /// it, a directory that is not the top level of a git work tree, and a
+    /// it, the current directory or any directory containing it, a directory that is not the top level of a git work tree, and a
     /// subdirectory of one. [`Error::Delete`] reports a failure to inspect
     /// `path` or to remove it.
     pub fn delete(path: impl AsRef<Path>) -> Result<()> {
@@ -80,6 +84,13 @@ fn check_deletable(given: &Path) -> Result<PathBuf> {
         let home = home.canonicalize().unwrap_or_else(|_| home.to_owned());
         if home.starts_with(&target) {
             return Err(refuse(DeleteRefusal::Home));
+        }
+    }
+    // Like `rm -rf .`: removing the directory a process stands in, or one
+    // above it, is almost always a mistake.
+    if let Ok(current) = std::env::current_dir().and_then(|dir| dir.canonicalize()) {
+        if current.starts_with(&target) {
+            return Err(refuse(DeleteRefusal::CurrentDirectory));
         }
     }
     if !meta.is_dir() {

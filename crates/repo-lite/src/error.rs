@@ -109,6 +109,61 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The commit message would make a commit that `git fsck --strict`
+    /// flags (it contains a NUL byte); nothing was written.
+    #[error("invalid commit message {message:?}")]
+    InvalidMessage {
+        /// The message as given.
+        message: String,
+        /// What is wrong with it.
+        #[source]
+        source: BoxError,
+    },
+
+    /// `.gitattributes` gives `path` a filter driver (such as `filter=lfs`
+    /// for Git LFS), which repo-lite does not run; committing the contents
+    /// as they are would not be what `git add` commits. Nothing was written.
+    #[error("{path:?} in {root} needs the filter {filter:?}, which repo-lite does not run")]
+    FilterNotSupported {
+        /// The work tree.
+        root: PathBuf,
+        /// The path as given.
+        path: PathBuf,
+        /// The value of the path's `filter` attribute, such as `lfs`.
+        filter: String,
+    },
+
+    /// The branch (or a detached `HEAD`) no longer points where it did when
+    /// the commit began: another program or handle committed meanwhile.
+    /// Nothing of this commit is visible (its objects may stay, unreferenced);
+    /// calling again commits on top of the new tip.
+    #[error("{reference} in {root} moved while committing {path:?}")]
+    BranchMoved {
+        /// The work tree.
+        root: PathBuf,
+        /// The file path being committed (the first one), as given.
+        path: PathBuf,
+        /// The reference that moved, such as `refs/heads/main`.
+        reference: String,
+        /// What gix reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The branch moved to the new commit `id`, but updating the work tree,
+    /// the index or the reflog afterwards failed; `source` says which. The
+    /// commit stands: retrying would commit nothing new.
+    #[error("commit {id} was made in {root}, but finishing it failed")]
+    Finish {
+        /// The work tree.
+        root: PathBuf,
+        /// The new commit's full id in hex, where the branch now points.
+        id: String,
+        /// What failed after the branch moved.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The objects or the reference of a new commit could not be written.
     #[error("cannot commit {path:?} in {root}")]
     Commit {

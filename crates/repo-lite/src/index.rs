@@ -1,22 +1,22 @@
-//! Keeping the index (staging area) equal to the commit at `HEAD`, so that
-//! `git status` finds nothing staged or modified afterwards.
+//! The index (staging area) a commit changes: only the entries of the paths
+//! it committed, so that what the user staged for other paths with
+//! `git add` stays staged, as after `git commit -- <paths>`.
 //!
 //! The index a project wrote last is kept in memory. While the file on disk
-//! is still that one and `HEAD` still has the tree it was written for, the
-//! next commit changes only its own entries; otherwise the index is built
-//! again from the whole tree, as after a change made by another program.
+//! is still that one, the next commit edits it in memory; otherwise it is
+//! read again from disk (or, when there is no index file, built from the
+//! tree at `HEAD`).
 
 use std::cell::RefCell;
 use std::path::Path;
 use std::time::SystemTime;
 
+use gix::bstr::BString;
 use gix::hash::ObjectId;
-use gix::index::entry::{Flags, Mode, Stat};
+use gix::index::entry::{Flags, Mode, Stage, Stat};
 use gix::objs::tree::EntryKind;
 
-use crate::error::{Error, Result};
 use crate::paths::RepoPath;
-use crate::project::Project;
 
 /// One path a commit changed, for the index.
 pub(crate) struct IndexChange<'a> {
@@ -33,8 +33,6 @@ pub(crate) struct IndexChange<'a> {
 pub(crate) struct IndexCache(RefCell<Option<WrittenIndex>>);
 
 struct WrittenIndex {
-    /// The tree the index describes.
-    tree: ObjectId,
     file: gix::index::File,
     on_disk: FileIdentity,
 }
@@ -70,145 +68,167 @@ fn inode(_: &std::fs::Metadata) -> u64 {
     0
 }
 
-impl Project {
-    /// Makes the index describe `tree`, the tree of the commit just made on
-    /// top of one whose tree was `base`, where `changes` are the paths that
-    /// differ. Stat data comes from disk for the changed paths and is kept
-    /// for the others, so that git need not re-hash every file to see that
-    /// nothing changed.
-    pub(crate) fn sync_index(
+impl IndexCache {
+    /// The index of `repo` as it is on disk: the one kept in memory when
+    /// the file is still the one written last, else read again; built from
+    /// `head_tree` when there is no index file. Hand it back with
+    /// [`store`](Self::store) or [`put_back`](Self::put_back); dropped, the
+    /// next call reads the file again.
+    pub fn load(
         &self,
-        base: ObjectId,
-        tree: ObjectId,
-        changes: &[IndexChange<'_>],
-    ) -> Result<()> {
-        let index_error = |err: gix::Error| Error::Index {
-            root: self.root.clone(),
-            source: Box::new(err),
+        repo: &gix::Repository,
+        head_tree: ObjectId,
+    ) -> Result<LoadedIndex, gix::Error> {
+        let kept = self.0.borrow_mut().take();
+        let Some(on_disk) = FileIdentity::of(&repo.index_path()) else {
+            return Ok(LoadedIndex {
+                file: repo.index_from_tree(&head_tree)?,
+                on_disk: None,
+            });
         };
-        let index_path = self.repo.index_path();
-        let mut cache = self.index_cache.0.borrow_mut();
-        let kept = cache
-            .take()
-            .filter(|kept| {
-                kept.tree == base && FileIdentity::of(&index_path).as_ref() == Some(&kept.on_disk)
-            })
-            .and_then(|kept| edited(kept.file, changes));
-        let mut index = match kept {
-            Some(index) => index,
-            None => self.index_from_tree(tree, changes).map_err(index_error)?,
-        };
-        index
-            .write(gix::index::write::Options::default())
-            .map_err(index_error)?;
-        *cache = FileIdentity::of(&index_path).map(|on_disk| WrittenIndex {
-            tree,
+        match kept {
+            Some(kept) if kept.on_disk == on_disk => Ok(LoadedIndex {
+                file: kept.file,
+                on_disk: Some(on_disk),
+            }),
+            _ => {
+                let mut file = repo.open_index()?;
+                // The cache of tree ids describes entries a commit may
+                // change; git rebuilds it when it needs it.
+                file.remove_tree();
+                Ok(LoadedIndex {
+                    file,
+                    on_disk: Some(on_disk),
+                })
+            }
+        }
+    }
+
+    /// Keeps `index`, unchanged, for the next [`load`](Self::load).
+    pub fn put_back(&self, index: LoadedIndex) {
+        if let Some(on_disk) = index.on_disk {
+            *self.0.borrow_mut() = Some(WrittenIndex {
+                file: index.file,
+                on_disk,
+            });
+        }
+    }
+
+    /// Applies `changes` to `index` (from [`load`](Self::load)), with stat
+    /// data from the work tree for the changed paths (so that git need not
+    /// re-hash them), writes it and keeps it.
+    pub fn store(&self, index: LoadedIndex, changes: &[IndexChange<'_>]) -> Result<(), gix::Error> {
+        let mut index = index.file;
+        edit(&mut index, changes);
+        index.write(gix::index::write::Options::default())?;
+        *self.0.borrow_mut() = FileIdentity::of(index.path()).map(|on_disk| WrittenIndex {
             file: index,
             on_disk,
         });
         Ok(())
     }
+}
 
-    /// The index of `tree`, with stat data from disk for `changes` and from
-    /// the index on disk for entries that did not change.
-    fn index_from_tree(
-        &self,
-        tree: ObjectId,
-        changes: &[IndexChange<'_>],
-    ) -> std::result::Result<gix::index::File, gix::Error> {
-        let old = self.repo.index_or_empty()?;
-        let mut index = self.repo.index_from_tree(&tree)?;
-        // The tree cache describes the old tree; git would trust it and
-        // report phantom changes.
-        index.remove_tree();
-        let changed: Vec<_> = changes
-            .iter()
-            .map(|change| (change.path.to_bstring(), fresh_stat(change.file)))
-            .collect();
-        let (entries, paths) = index.entries_mut_and_pathbacking();
-        for entry in entries {
-            let path = entry.path_in(paths);
-            if let Some((_, stat)) = changed.iter().find(|(changed, _)| changed == path) {
-                entry.stat = *stat;
-            } else if let Some(previous) = old.entry_by_path(path) {
-                if previous.id == entry.id && previous.mode == entry.mode {
-                    entry.stat = previous.stat;
-                }
-            }
-        }
-        Ok(index)
+/// An index from [`IndexCache::load`], and the file it was read from.
+pub(crate) struct LoadedIndex {
+    file: gix::index::File,
+    on_disk: Option<FileIdentity>,
+}
+
+impl LoadedIndex {
+    /// The entries, for attribute look-ups.
+    pub fn state(&self) -> &gix::index::State {
+        &self.file
     }
 }
 
 impl std::fmt::Debug for IndexCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let tree = self.0.borrow().as_ref().map(|kept| kept.tree);
-        f.debug_struct("IndexCache").field("tree", &tree).finish()
+        let kept = self
+            .0
+            .borrow()
+            .as_ref()
+            .map(|kept| kept.file.entries().len());
+        f.debug_struct("IndexCache")
+            .field("kept_entries", &kept)
+            .finish()
     }
 }
 
-/// `index` with `changes` applied, or `None` when a change turns a file
-/// into a directory or back, which only a rebuild from the tree gets right.
-fn edited(mut index: gix::index::File, changes: &[IndexChange<'_>]) -> Option<gix::index::File> {
-    let mut added = false;
+/// Makes the entries of `changes` in `index` those of the commit: every
+/// entry at the path (conflict stages too), below it (a directory became a
+/// file) and at its parents (a file became a directory) goes, and the new
+/// blob's entry comes in. Other entries stay as they are.
+fn edit(index: &mut gix::index::File, changes: &[IndexChange<'_>]) {
+    let mut unsorted = false;
     for change in changes {
         let path = change.path.to_bstring();
-        let found = index.entry_index_by_path(path.as_ref());
-        match (change.blob, found) {
-            (Some((kind, id)), Ok(position)) => {
-                let entry = &mut index.entries_mut()[position];
-                entry.id = id;
-                entry.mode = entry_mode(kind)?;
-                entry.stat = fresh_stat(change.file);
-            }
-            (Some((kind, id)), Err(_)) => {
-                if index.path_is_directory(path.as_ref()) || has_file_ancestor(&index, change.path)
-                {
-                    return None;
+        let stat = || fresh_stat(change.file);
+        let only_stage_0 = index
+            .entry_range(path.as_ref())
+            .is_some_and(|range| range.len() == 1)
+            && index
+                .entry_index_by_path_and_stage(path.as_ref(), Stage::Unconflicted)
+                .is_some();
+        match (change.blob.and_then(entry_mode), only_stage_0) {
+            // The common case, a file updated in place.
+            (Some((mode, id)), true) => {
+                if let Ok(position) = index.entry_index_by_path(path.as_ref()) {
+                    let entry = &mut index.entries_mut()[position];
+                    entry.id = id;
+                    entry.mode = mode;
+                    entry.stat = stat();
+                    entry.flags = Flags::empty();
                 }
-                let mode = entry_mode(kind)?;
-                index.dangerously_push_entry(
-                    fresh_stat(change.file),
-                    id,
-                    Flags::empty(),
-                    mode,
-                    path.as_ref(),
-                );
-                added = true;
             }
-            (None, Ok(position)) => {
-                index.remove_entry_at_index(position);
+            (blob, _) => {
+                remove_at_and_around(index, change.path, &path);
+                if let Some((mode, id)) = blob {
+                    index.dangerously_push_entry(stat(), id, Flags::empty(), mode, path.as_ref());
+                    unsorted = true;
+                }
             }
-            (None, Err(_)) => return None,
         }
     }
-    if added {
+    if unsorted {
         index.sort_entries();
     }
-    Some(index)
 }
 
-/// True when a parent directory of `path` is a file in `index`.
-fn has_file_ancestor(index: &gix::index::File, path: &RepoPath) -> bool {
+/// Removes the entries at `path` (every stage), below it, and at its parents.
+fn remove_at_and_around(index: &mut gix::index::File, path: &RepoPath, joined: &BString) {
+    let mut below = joined.clone();
+    below.push(b'/');
+    let mut doomed: Vec<usize> = Vec::new();
+    if let Some(range) = index.entry_range(joined.as_ref()) {
+        doomed.extend(range);
+    }
+    if let Some(range) = index.prefixed_entries_range(below.as_ref()) {
+        doomed.extend(range);
+    }
     let components: Vec<&[u8]> = path.components().collect();
-    let parents = components.len().saturating_sub(1);
-    let mut prefix: Vec<u8> = Vec::new();
-    for component in &components[..parents] {
-        if !prefix.is_empty() {
-            prefix.push(b'/');
+    let mut parent = BString::default();
+    for component in &components[..components.len().saturating_sub(1)] {
+        if !parent.is_empty() {
+            parent.push(b'/');
         }
-        prefix.extend_from_slice(component);
-        if index.entry_by_path(prefix.as_slice().into()).is_some() {
-            return true;
+        parent.extend_from_slice(component);
+        if let Some(range) = index.entry_range(parent.as_ref()) {
+            doomed.extend(range);
         }
     }
-    false
+    if doomed.is_empty() {
+        return;
+    }
+    doomed.sort_unstable();
+    doomed.dedup();
+    index.remove_entries(|position, _, _| doomed.binary_search(&position).is_ok());
 }
 
-fn entry_mode(kind: EntryKind) -> Option<Mode> {
+fn entry_mode((kind, id): (EntryKind, ObjectId)) -> Option<(Mode, ObjectId)> {
     match kind {
-        EntryKind::Blob => Some(Mode::FILE),
-        EntryKind::BlobExecutable => Some(Mode::FILE_EXECUTABLE),
+        EntryKind::Blob => Some((Mode::FILE, id)),
+        EntryKind::BlobExecutable => Some((Mode::FILE_EXECUTABLE, id)),
         _ => None,
     }
 }

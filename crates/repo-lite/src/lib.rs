@@ -2,8 +2,11 @@
 //!
 //! repo-lite creates, opens and deletes git projects (a repository with a
 //! work tree) and changes them one file at a time, each change one commit,
-//! through [gix], a pure-Rust git implementation, so no `git` binary or C
-//! library is needed. gix's types never appear in this API.
+//! through [gix], a pure-Rust git implementation, so no C library is needed
+//! and no `git` binary except where git's transport protocol says to run
+//! one: cloning from a `file://` URL or a local path runs `git-upload-pack`
+//! (so `git` must be installed), and `ssh://` runs `ssh`. gix's types never
+//! appear in this API.
 //!
 //! ```
 //! use repo_lite::{InitOptions, Outcome, Project, Signature};
@@ -48,8 +51,13 @@
 //! ```
 //!
 //! Paths are relative to the work tree and checked before anything is
-//! written (see [`PathError`]); [`Project::delete`] removes a whole project
-//! only when handed the top level of a work tree (see [`DeleteRefusal`]).
+//! written (see [`PathError`]); a change is all or nothing: the work tree,
+//! the index and the branch change together, or stay as they were.
+//! Contents go through git's clean filters (`.gitattributes`,
+//! `core.autocrlf`), so a commit holds what `git add` would have staged, and
+//! what the user staged for other paths stays staged. [`Project::delete`]
+//! removes a whole project only when handed the top level of a work tree
+//! (see [`DeleteRefusal`]).
 //!
 //! [gix]: https://docs.rs/gix
 #![deny(missing_docs, unsafe_code)]
@@ -58,6 +66,7 @@ mod clone;
 mod commit;
 mod delete;
 mod error;
+mod filter;
 mod history;
 mod index;
 mod objects;
@@ -72,6 +81,11 @@ pub use commit::Outcome;
 pub use delete::DeleteRefusal;
 pub use error::{BoxError, Error, Result};
 pub use history::CommitInfo;
-pub use paths::PathError;
+pub use paths::{FileKind, PathError};
 pub use project::{InitOptions, Project, DEFAULT_BRANCH};
 pub use signature::Signature;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,11 +1,13 @@
-//! Writing a commit's new objects to disk once the commit is complete.
+//! Writing a commit's new objects to disk.
 //!
-//! A project's repository handle keeps the objects it writes in memory
-//! (gix's object memory, which reads see too). Before the branch moves,
-//! they are written out as loose objects with one zlib state that is reset
-//! between objects: gix's loose writer sets up a fresh one, hundreds of
-//! kilobytes zeroed, for every object, which was the largest cost of a
-//! small commit. The objects are on disk before any reference names them.
+//! Blobs are written as soon as their id is known, straight from the
+//! caller's (or the clean filter's) bytes, compressed in pieces: a large
+//! file is never copied whole in memory. The trees and the commit are kept
+//! in gix's object memory (which reads see too) and written out before the
+//! branch moves. All are written with one zlib state reset between objects:
+//! gix's loose writer sets up a fresh one, hundreds of kilobytes zeroed, for
+//! every object, which was the largest cost of a small commit. The objects
+//! are on disk before any reference names them.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -15,11 +17,15 @@ use gix::hash::ObjectId;
 use gix::zlib::stream::deflate::{Compress, FlushCompress};
 use gix::zlib::{Compression, Status};
 
-/// Writes loose objects, reusing its compressor.
+/// Writes loose objects, reusing its compressor and output buffer.
 pub(crate) struct LooseWriter {
     level: Compression,
-    compress: RefCell<Option<Compress>>,
+    state: RefCell<Option<(Compress, Vec<u8>)>>,
 }
+
+/// The compressor's output goes to disk in pieces of this size, so that a
+/// large blob is never held compressed in memory.
+const CHUNK: usize = 64 * 1024;
 
 impl std::fmt::Debug for LooseWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,8 +53,16 @@ impl LooseWriter {
         };
         LooseWriter {
             level,
-            compress: RefCell::new(None),
+            state: RefCell::new(None),
         }
+    }
+
+    /// Writes the blob `data`, whose id is `id`, straight into the objects
+    /// directory: a blob can be large, and gix's object memory would hold a
+    /// copy of it until the commit is complete. Nothing names it yet, so
+    /// writing it early is safe.
+    pub fn write_blob(&self, repo: &gix::Repository, id: &ObjectId, data: &[u8]) -> io::Result<()> {
+        self.write(repo, id, gix::objs::Kind::Blob, data)
     }
 
     /// Writes every object the repository handle holds in memory into its
@@ -57,58 +71,86 @@ impl LooseWriter {
         let Some(objects) = repo.objects.reset_object_memory() else {
             return Ok(());
         };
-        let directory = repo.objects.store_ref().path();
-        let mut compress = self.compress.borrow_mut();
-        let compress = compress.get_or_insert_with(|| Compress::new(self.level));
         for (id, (kind, data)) in objects.iter() {
-            let header = gix::objs::encode::loose_header(*kind, data.len() as u64);
-            let compressed = deflate(compress, &[&header, data])?;
-            write_loose(directory, id, &compressed)?;
+            self.write(repo, id, *kind, data)?;
         }
         Ok(())
     }
-}
 
-/// One zlib stream of `parts`, one after the other.
-fn deflate(compress: &mut Compress, parts: &[&[u8]]) -> io::Result<Vec<u8>> {
-    compress.reset();
-    let input: Vec<u8> = parts.concat();
-    // zlib's worst case is a few bytes per 16 KiB beyond the input.
-    let mut output = vec![0; input.len() + input.len() / 1024 + 64];
-    let (start_in, start_out) = (compress.total_in(), compress.total_out());
-    loop {
-        let consumed = (compress.total_in() - start_in) as usize;
-        let produced = (compress.total_out() - start_out) as usize;
-        if produced == output.len() {
-            output.resize(output.len() * 2, 0);
-        }
-        let status = compress
-            .compress(
-                &input[consumed..],
-                &mut output[produced..],
-                FlushCompress::Finish,
-            )
-            .map_err(io::Error::other)?;
-        if status == Status::StreamEnd {
-            output.truncate((compress.total_out() - start_out) as usize);
-            return Ok(output);
-        }
+    fn write(
+        &self,
+        repo: &gix::Repository,
+        id: &ObjectId,
+        kind: gix::objs::Kind,
+        data: &[u8],
+    ) -> io::Result<()> {
+        let directory = repo.objects.store_ref().path();
+        let mut state = self.state.borrow_mut();
+        let (compress, buffer) =
+            state.get_or_insert_with(|| (Compress::new(self.level), vec![0; CHUNK]));
+        let header = gix::objs::encode::loose_header(kind, data.len() as u64);
+        let mut file = temporary_object(directory)?;
+        deflate(compress, buffer, &[&header, data], file.as_file_mut())?;
+        persist(directory, id, file)
     }
 }
 
-/// Writes the object file `<directory>/<2 hex>/<38 hex>` through a
-/// temporary file, read-only as git makes it.
-fn write_loose(directory: &Path, id: &ObjectId, compressed: &[u8]) -> io::Result<()> {
-    let hex = id.to_hex().to_string();
-    let (fan_out, rest) = hex.split_at(2);
+/// One zlib stream of `parts`, one after the other, written to `sink` in
+/// pieces of `buffer`'s size.
+fn deflate(
+    compress: &mut Compress,
+    buffer: &mut [u8],
+    parts: &[&[u8]],
+    sink: &mut impl Write,
+) -> io::Result<()> {
+    compress.reset();
+    let last_part = parts.len().saturating_sub(1);
+    for (index, part) in parts.iter().enumerate() {
+        let last = index == last_part;
+        let flush = if last {
+            FlushCompress::Finish
+        } else {
+            FlushCompress::None
+        };
+        let mut input: &[u8] = part;
+        loop {
+            let (before_in, before_out) = (compress.total_in(), compress.total_out());
+            let status = compress
+                .compress(input, buffer, flush)
+                .map_err(io::Error::other)?;
+            let consumed = (compress.total_in() - before_in) as usize;
+            let produced = (compress.total_out() - before_out) as usize;
+            sink.write_all(&buffer[..produced])?;
+            input = &input[consumed..];
+            let done = if last {
+                status == Status::StreamEnd
+            } else {
+                input.is_empty() && produced < buffer.len()
+            };
+            if done {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A temporary file in the objects directory, read-only as git makes
+/// object files.
+fn temporary_object(directory: &Path) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o444));
     }
-    let mut file = builder.tempfile_in(directory)?;
-    file.write_all(compressed)?;
+    builder.tempfile_in(directory)
+}
+
+/// Renames `file` to the object file `<directory>/<2 hex>/<38 hex>`.
+fn persist(directory: &Path, id: &ObjectId, file: tempfile::NamedTempFile) -> io::Result<()> {
+    let hex = id.to_hex().to_string();
+    let (fan_out, rest) = hex.split_at(2);
     let target = directory.join(fan_out).join(rest);
     match file.persist(&target) {
         Ok(_) => Ok(()),

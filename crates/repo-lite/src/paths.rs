@@ -29,8 +29,11 @@ pub enum PathError {
     /// A `..` component climbs above the top of the work tree.
     #[error("the path leaves the work tree through `..`")]
     EscapesWorktree,
-    /// A component is `.git`, in any letter case (case-insensitive file
-    /// systems would treat `.GIT` as the repository itself).
+    /// A component is a name that git or a common file system treats as
+    /// `.git`: in any letter case (case-insensitive file systems), the NTFS
+    /// short name `git~1`, with trailing dots or spaces or an alternate data
+    /// stream (`.git::$INDEX_ALLOCATION`), or with code points HFS+ ignores
+    /// (`.g\u{200c}it`). The same names git's own `verify_path` refuses.
     #[error("the path goes through a `.git` directory")]
     GitDir,
     /// An existing part of the path, `link` (relative to the work tree), is a
@@ -49,6 +52,56 @@ pub enum PathError {
         /// The symbolic link, relative to the work tree.
         link: PathBuf,
     },
+    /// An existing entry of the work tree, `entry` (relative to the work
+    /// tree), is in the way: a directory or special file (FIFO, socket,
+    /// device) where the file is to be, or a file where a parent directory
+    /// is needed. Special files are never opened, so this is immediate.
+    #[error("{entry:?} is a {kind} in the work tree, in the way of the file")]
+    InTheWay {
+        /// The entry, relative to the work tree.
+        entry: PathBuf,
+        /// What it is.
+        kind: FileKind,
+    },
+    /// Another path of the same commit, `other`, is this path's parent
+    /// directory or lies below it: both cannot exist at once.
+    #[error("another path of the same commit, {other:?}, is this one's parent or child")]
+    Overlaps {
+        /// The other path, as given.
+        other: PathBuf,
+    },
+}
+
+/// What kind of file system entry was found in the way (see
+/// [`PathError::InTheWay`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A regular file, where a directory is needed.
+    File,
+    /// A directory, where a regular file is needed.
+    Directory,
+    /// A named pipe, which would block whoever opens it.
+    Fifo,
+    /// A Unix domain socket.
+    Socket,
+    /// A block or character device.
+    Device,
+    /// Anything else the platform knows.
+    Other,
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileKind::File => "regular file",
+            FileKind::Directory => "directory",
+            FileKind::Fifo => "FIFO",
+            FileKind::Socket => "socket",
+            FileKind::Device => "device",
+            FileKind::Other => "special file",
+        })
+    }
 }
 
 /// A path checked by [`normalize`]: relative, free of `.` and `..`, never
@@ -106,9 +159,7 @@ pub(crate) fn normalize(path: &Path) -> Result<RepoPath, PathError> {
             Component::Normal(name) => {
                 // Checked even if a later `..` drops it: such a path is a
                 // probe, not a mistake.
-                if name.as_encoded_bytes().eq_ignore_ascii_case(b".git") {
-                    return Err(PathError::GitDir);
-                }
+                check_component(name)?;
                 names.push(name);
             }
         }
@@ -125,10 +176,84 @@ pub(crate) fn normalize(path: &Path) -> Result<RepoPath, PathError> {
     })
 }
 
-/// Checks `path` against the work tree at `root`: no existing part of it,
-/// itself included, may be a symbolic link. `given` is the path as the caller
-/// wrote it, for the error.
-pub(crate) fn check_worktree(root: &Path, path: &RepoPath, given: &Path) -> Result<()> {
+/// What git's `verify_path` checks of one component, with both
+/// `core.protectNTFS` and `core.protectHFS` on whatever the platform (a work
+/// tree may be shared with, or cloned to, either): `.git` in any case, its
+/// NTFS short name `git~1`, with trailing dots, spaces or an alternate data
+/// stream (`.git::$INDEX_ALLOCATION`), and with the code points HFS+
+/// ignores (`.g\u{200c}it`). Windows' other reserved names stay allowed,
+/// as git allows them off Windows.
+fn check_component(name: &OsStr) -> Result<(), PathError> {
+    let options = gix::validate::path::component::Options {
+        protect_windows: false,
+        protect_hfs: true,
+        protect_ntfs: true,
+    };
+    // `.` and `..` never get here, nor `/`; what is left to refuse is the
+    // names that are `.git` to some file system.
+    gix::validate::path::component(name.as_encoded_bytes().into(), None, options)
+        .map(drop)
+        .map_err(|_| PathError::GitDir)
+}
+
+/// Refuses two paths of one commit where one is the other's parent: a file
+/// and a directory cannot share a name. `paths` pairs each checked path with
+/// the path as given.
+pub(crate) fn check_overlaps(paths: &[(&RepoPath, &Path)]) -> Result<()> {
+    let mut sorted: Vec<&(&RepoPath, &Path)> = paths.iter().collect();
+    sorted.sort_by(|a, b| a.0.parts.cmp(&b.0.parts));
+    // In component order, a path's descendants follow it directly.
+    for pair in sorted.windows(2) {
+        let (parent, child) = (pair[0], pair[1]);
+        if child.0.parts.len() > parent.0.parts.len() && child.0.parts.starts_with(&parent.0.parts)
+        {
+            return Err(Error::InvalidPath {
+                path: child.1.to_owned(),
+                source: PathError::Overlaps {
+                    other: parent.1.to_owned(),
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The kind of a file system entry, for [`PathError::InTheWay`].
+fn kind_of(file_type: fs::FileType) -> FileKind {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return FileKind::Fifo;
+        }
+        if file_type.is_socket() {
+            return FileKind::Socket;
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return FileKind::Device;
+        }
+    }
+    if file_type.is_dir() {
+        FileKind::Directory
+    } else if file_type.is_file() {
+        FileKind::File
+    } else {
+        FileKind::Other
+    }
+}
+
+/// Checks `path` against the work tree at `root`, with `lstat` only (never
+/// opening anything, so a FIFO cannot block): no existing part of it may be
+/// a symbolic link, its existing parents must be directories, the path
+/// itself a regular file if it exists, and the `.gitattributes` files that
+/// git would read for it regular files. `given` is the path as the caller
+/// wrote it, for the error. Returns the metadata of the file at `path`, if
+/// there is one.
+pub(crate) fn check_worktree(
+    root: &Path,
+    path: &RepoPath,
+    given: &Path,
+) -> Result<Option<fs::Metadata>> {
     let worktree_error = |at: &Path, err: io::Error| Error::Worktree {
         path: at.to_owned(),
         source: Box::new(err),
@@ -138,11 +263,21 @@ pub(crate) fn check_worktree(root: &Path, path: &RepoPath, given: &Path) -> Resu
     let canonical_root = root
         .canonicalize()
         .map_err(|err| worktree_error(root, err))?;
+    let refuse = |source: PathError| Error::InvalidPath {
+        path: given.to_owned(),
+        source,
+    };
     let mut current = canonical_root.clone();
     let mut relative = PathBuf::new();
-    for name in path.as_path().components() {
+    let count = path.parts.len();
+    for (position, name) in path.as_path().components().enumerate() {
+        check_attributes_file(&current, &relative).map_err(|err| match err {
+            Ok(source) => refuse(source),
+            Err((at, err)) => worktree_error(&at, err),
+        })?;
         current.push(name);
         relative.push(name);
+        let is_leaf = position + 1 == count;
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let inside = current
@@ -158,13 +293,39 @@ pub(crate) fn check_worktree(root: &Path, path: &RepoPath, given: &Path) -> Resu
                     source,
                 });
             }
+            Ok(meta) if is_leaf && meta.is_file() => return Ok(Some(meta)),
+            Ok(meta) if is_leaf || !meta.is_dir() => {
+                return Err(refuse(PathError::InTheWay {
+                    entry: relative,
+                    kind: kind_of(meta.file_type()),
+                }))
+            }
             Ok(_) => {}
             // Nothing below a missing directory can exist either.
             Err(err) if err.kind() == io::ErrorKind::NotFound => break,
             Err(err) => return Err(worktree_error(&current, err)),
         }
     }
-    Ok(())
+    Ok(None)
+}
+
+/// Refuses a `.gitattributes` in `directory` (`relative` to the work tree)
+/// that is not a regular file or a symbolic link: reading a FIFO would
+/// block. `Ok(refusal)` or `Err(io error)` as the error.
+fn check_attributes_file(
+    directory: &Path,
+    relative: &Path,
+) -> std::result::Result<(), std::result::Result<PathError, (PathBuf, io::Error)>> {
+    let file = directory.join(".gitattributes");
+    match fs::symlink_metadata(&file) {
+        Ok(meta) if meta.is_file() || meta.file_type().is_symlink() => Ok(()),
+        Ok(meta) => Err(Ok(PathError::InTheWay {
+            entry: relative.join(".gitattributes"),
+            kind: kind_of(meta.file_type()),
+        })),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(Err((file, err))),
+    }
 }
 
 #[cfg(test)]

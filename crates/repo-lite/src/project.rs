@@ -8,6 +8,7 @@ use gix::refs::transaction::{PreviousValue, RefEdit};
 use gix::refs::FullName;
 
 use crate::error::{Error, Result};
+use crate::filter::PipelineCache;
 use crate::index::IndexCache;
 use crate::objects::LooseWriter;
 use crate::reflog::Reflogs;
@@ -81,6 +82,7 @@ pub struct Project {
     pub(crate) last_commit: Cell<Option<(ObjectId, ObjectId)>>,
     pub(crate) reflogs: Reflogs,
     pub(crate) loose: LooseWriter,
+    pub(crate) filters: PipelineCache,
 }
 
 impl std::fmt::Debug for Project {
@@ -165,6 +167,7 @@ impl Project {
             last_commit: Cell::new(None),
             reflogs,
             loose,
+            filters: PipelineCache::default(),
         })
     }
 

@@ -342,3 +342,19 @@ fn write_files_with_one_refused_path_writes_nothing() {
     assert!(!root.join("good.txt").exists());
     assert_eq!(commit_count(&root), 0);
 }
+
+#[test]
+fn a_message_git_fsck_would_flag_is_a_typed_error_and_nothing_is_written() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project.add_file("keep.txt", "keep\n", "Add keep").unwrap();
+    let before = common::git_state(&root);
+
+    let err = project
+        .add_file("a.txt", "a\n", "Subject\0hidden")
+        .unwrap_err();
+
+    assert!(matches!(err, Error::InvalidMessage { .. }), "{err:?}");
+    assert_eq!(common::git_state(&root), before);
+    common::assert_clean_and_sound(&root);
+}

@@ -9,7 +9,7 @@ use common::{assert_clean_and_sound, commit_count, git, new_project};
 use repo_lite::Outcome;
 
 #[test]
-fn a_commit_after_git_changed_the_index_still_leaves_git_clean() {
+fn a_commit_after_git_changed_the_index_keeps_that_change_staged() {
     let (_dir, project) = new_project();
     let root = project.root().to_owned();
     project.add_file("a.txt", "a\n", "Add a").expect("add a");
@@ -17,10 +17,21 @@ fn a_commit_after_git_changed_the_index_still_leaves_git_clean() {
     // git unstages a file behind the handle's back: the index on disk is
     // no longer the one the handle wrote.
     git(&root, &["rm", "--cached", "-q", "a.txt"]);
-    assert_ne!(git(&root, &["status", "--porcelain"]), "");
     project.add_file("c.txt", "c\n", "Add c").expect("add c");
+    // The commit holds a.txt still; the index keeps the user's removal.
+    assert_eq!(
+        git(&root, &["ls-tree", "--name-only", "HEAD"]),
+        "a.txt\nb.txt\nc.txt"
+    );
+    assert_eq!(git(&root, &["ls-files"]), "b.txt\nc.txt");
+    assert_eq!(
+        git(&root, &["diff", "--cached", "--name-status"]),
+        "D\ta.txt"
+    );
+    git(&root, &["fsck", "--strict"]);
+    // Staged again, git sees nothing left to do.
+    git(&root, &["add", "a.txt"]);
     assert_clean_and_sound(&root);
-    assert_eq!(git(&root, &["ls-files"]), "a.txt\nb.txt\nc.txt");
 }
 
 #[test]
@@ -117,4 +128,47 @@ fn a_detached_head_moves_and_the_branch_stays() {
         "commit: Add b"
     );
     assert_clean_and_sound(&root);
+}
+
+#[test]
+fn what_the_user_staged_with_git_for_other_paths_survives_a_commit() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project.add_file("a.txt", "a\n", "Add a").expect("add a");
+    std::fs::write(root.join("staged.txt"), "staged by the user\n").unwrap();
+    std::fs::write(root.join("a.txt"), "a, changed and staged\n").unwrap();
+    git(&root, &["add", "staged.txt", "a.txt"]);
+    let staged = git(&root, &["diff", "--cached", "--name-status"]);
+    assert_eq!(staged, "M\ta.txt\nA\tstaged.txt");
+
+    project.add_file("b.txt", "b\n", "Add b").expect("add b");
+
+    assert_eq!(git(&root, &["diff", "--cached", "--name-status"]), staged);
+    assert_eq!(
+        git(&root, &["show", "--name-only", "--format=", "HEAD"]),
+        "b.txt"
+    );
+    assert_eq!(git(&root, &["show", "HEAD:a.txt"]), "a");
+    git(&root, &["fsck", "--strict"]);
+}
+
+#[test]
+fn an_error_after_the_branch_moved_carries_the_new_commit() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project.add_file("a.txt", "a\n", "Add a").expect("add a");
+    // The reflog of HEAD cannot be appended to: it is a directory.
+    let log = root.join(".git/logs/HEAD");
+    std::fs::remove_file(&log).unwrap();
+    std::fs::create_dir(&log).unwrap();
+
+    let err = project.add_file("b.txt", "b\n", "Add b").unwrap_err();
+
+    match &err {
+        repo_lite::Error::Finish { id, .. } => {
+            assert_eq!(id, &git(&root, &["rev-parse", "HEAD"]));
+        }
+        other => panic!("expected Finish, got {other:?}"),
+    }
+    assert_eq!(commit_count(&root), 2);
 }

@@ -111,3 +111,62 @@ fn update_remove_and_read_refuse_the_same_paths() {
     }
     assert_eq!(commit_count(project.root()), 1);
 }
+
+/// Whether git itself (with both `core.protectHFS` and `core.protectNTFS`)
+/// refuses `path` in its index, through `verify_path`.
+fn git_refuses(root: &Path, path: &str) -> bool {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "core.protectHFS=true",
+            "-c",
+            "core.protectNTFS=true",
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,e69de29bb2d1d6434b8b29ae775ad8c2e48c5391,{path}"),
+        ])
+        .output()
+        .expect("git runs");
+    if output.status.success() {
+        common::git(root, &["rm", "--cached", "-q", "--", path]);
+    }
+    !output.status.success()
+}
+
+#[test]
+fn names_a_file_system_treats_as_dot_git_are_refused_as_git_refuses_them() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    let aliases = [
+        "git~1/config",
+        "GIT~1/hooks/x",
+        ".git./config",
+        ".git. /config",
+        ".git  /config",
+        ".git::$INDEX_ALLOCATION/config",
+        ".GIT::$index_allocation/x",
+        "sub/.git./x",
+        ".g\u{200c}it/config",
+        ".\u{feff}GIT/config",
+        ".gi\u{200d}t",
+    ];
+    for path in aliases {
+        assert!(git_refuses(&root, path), "git accepts {path:?}");
+        assert_add_refused(&project, path, &PathError::GitDir);
+    }
+    for path in [
+        "git~2/x",
+        ".gitx/y",
+        "a.git./b",
+        ".gitignore",
+        "git",
+        "foo.",
+    ] {
+        assert!(!git_refuses(&root, path), "git refuses {path:?}");
+        project.add_file(path, "ok\n", "Accepted").expect(path);
+    }
+    common::assert_clean_and_sound(&root);
+}

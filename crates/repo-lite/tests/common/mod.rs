@@ -269,3 +269,110 @@ server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
+
+/// The variable that tells a test binary it runs as [`run_in_child`]'s child.
+pub const CHILD_ENV: &str = "REPO_LITE_TEST_CHILD";
+
+/// True in the child process that [`run_in_child`] started.
+pub fn in_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+/// Runs the test `name` of this test binary again, alone, in a child
+/// process (through `sh -c "<shell_prefix> exec ..."`, so that a prefix can set
+/// limits), with `env` set and [`in_child`] true; returns its output, failing
+/// if it runs longer than `timeout`. Measurements that are per process
+/// (peak memory, file size limits) are made there, away from the other tests'
+/// threads.
+pub fn run_in_child(
+    name: &str,
+    shell_prefix: &str,
+    env: &[(&str, &str)],
+    timeout: std::time::Duration,
+) -> Output {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{shell_prefix} exec \"$0\" --exact \"$1\" --nocapture --test-threads=1"
+        ))
+        .arg(exe)
+        .arg(name)
+        .env(CHILD_ENV, "1")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test binary starts again");
+    let deadline = std::time::Instant::now() + timeout;
+    while child.try_wait().expect("wait for the child").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child running {name} took longer than {timeout:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the child's output")
+}
+
+/// Runs `work` on a thread and returns its result, failing the test if it
+/// takes longer than `timeout` (a blocked call fails instead of hanging).
+pub fn within<T: Send + 'static>(
+    timeout: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(work());
+    });
+    receive
+        .recv_timeout(timeout)
+        .unwrap_or_else(|_| panic!("still blocked after {timeout:?}"))
+}
+
+/// What git's state looks like to a test: `HEAD`, the index and the work
+/// tree, as the git CLI prints them; equal before and after a refused call
+/// means nothing was changed.
+pub fn git_state(dir: &Path) -> String {
+    let head = run_git(dir, &["rev-parse", "-q", "--verify", "HEAD"]);
+    format!(
+        "HEAD {}\nindex\n{}\nstatus\n{}\nfiles\n{}",
+        String::from_utf8_lossy(&head.stdout).trim(),
+        git(dir, &["ls-files", "-s"]),
+        git(
+            dir,
+            &[
+                "status",
+                "--porcelain",
+                "--untracked-files=all",
+                "--ignored"
+            ]
+        ),
+        walk(dir).join("\n"),
+    )
+}
+
+/// Every path under `dir` outside `.git`, sorted, directories with a `/`.
+fn walk(dir: &Path) -> Vec<String> {
+    fn visit(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("read a work tree directory") {
+            let entry = entry.expect("a directory entry");
+            let path = entry.path();
+            if path.file_name() == Some(std::ffi::OsStr::new(".git")) {
+                continue;
+            }
+            let relative = path.strip_prefix(root).expect("under the root");
+            if entry.file_type().expect("a file type").is_dir() {
+                out.push(format!("{}/", relative.display()));
+                visit(root, &path, out);
+            } else {
+                out.push(relative.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    visit(dir, dir, &mut out);
+    out.sort();
+    out
+}
