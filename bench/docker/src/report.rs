@@ -1,6 +1,6 @@
 //! Seconds per column, the table, the goals and the summary line.
 
-use bench_support::{fixed, Column as TableColumn, Goal, Table, Tally};
+use bench_support::{fixed, Column as TableColumn, Table, Tally, Target};
 
 use crate::peers::{Sample, Tool};
 use crate::workload::Workload;
@@ -37,33 +37,19 @@ impl Samples {
 }
 
 /// dock-lite (whole process) over a peer (whole process), at most some ratio.
-struct WorkloadGoal {
-    workload: Workload,
-    peer: Tool,
-    goal: Goal,
-}
-
-const GOALS: [WorkloadGoal; 7] = [
-    goal(Workload::Run, Tool::Cli, 1.0),
-    goal(Workload::Run, Tool::DockerPy, 0.65),
-    goal(Workload::Render, Tool::Cli, 1.0),
-    goal(Workload::Render, Tool::DockerPy, 0.65),
-    goal(Workload::List, Tool::Cli, 0.3),
-    goal(Workload::Rebuild, Tool::Cli, 1.0),
-    goal(Workload::Context, Tool::Cli, 1.0),
+const GOALS: [Target<Workload, Tool>; 7] = [
+    Target::at_most(Workload::Run, Tool::Cli, 1.0),
+    Target::at_most(Workload::Run, Tool::DockerPy, 0.65),
+    Target::at_most(Workload::Render, Tool::Cli, 1.0),
+    Target::at_most(Workload::Render, Tool::DockerPy, 0.65),
+    Target::at_most(Workload::List, Tool::Cli, 0.3),
+    Target::at_most(Workload::Rebuild, Tool::Cli, 1.0),
+    Target::at_most(Workload::Context, Tool::Cli, 1.0),
 ];
-
-const fn goal(workload: Workload, peer: Tool, max: f64) -> WorkloadGoal {
-    WorkloadGoal {
-        workload,
-        peer,
-        goal: Goal::AtMost(max),
-    }
-}
 
 /// A goal's ratios, as measured.
 struct Verdict<'a> {
-    goal: &'a WorkloadGoal,
+    goal: &'a Target<Workload, Tool>,
     /// Whole process over whole process: what the goal is judged on.
     whole: f64,
     /// dock-lite in this process over the peer's whole process.
@@ -135,7 +121,7 @@ fn print_table(samples: &Samples, workloads: &[Workload]) {
     table.print();
 }
 
-fn verdict<'a>(samples: &Samples, goal: &'a WorkloadGoal) -> Verdict<'a> {
+fn verdict<'a>(samples: &Samples, goal: &'a Target<Workload, Tool>) -> Verdict<'a> {
     let peer = samples.median(Column::Tool(goal.peer), goal.workload);
     let median = |tool| samples.median(Column::Tool(tool), goal.workload);
     Verdict {

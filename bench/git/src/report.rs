@@ -1,33 +1,18 @@
 //! The table, the spread of every cell, the goals and the summary line.
 
-use bench_support::{Column, Goal, Table, Tally};
+use bench_support::{Column, Table, Tally, Target};
 
 use crate::peers::Tool;
 use crate::workload::{Fs, Workload};
 
-/// repo-lite's median time over a peer's, held to a goal.
-#[derive(Debug, Clone, Copy)]
-pub struct WorkloadGoal {
-    pub workload: Workload,
-    pub peer: Tool,
-    pub goal: Goal,
-}
-
-const fn at_most(workload: Workload, peer: Tool, max: f64) -> WorkloadGoal {
-    WorkloadGoal {
-        workload,
-        peer,
-        goal: Goal::AtMost(max),
-    }
-}
-
-pub const GOALS: [WorkloadGoal; 6] = [
-    at_most(Workload::CloneFile, Tool::Git, 0.6),
-    at_most(Workload::CloneGit, Tool::Git, 1.0),
-    at_most(Workload::AddFiles, Tool::Git, 0.15),
-    at_most(Workload::AddFiles, Tool::GitPython, 0.07),
-    at_most(Workload::UpdateFile, Tool::Git, 0.15),
-    at_most(Workload::UpdateFile, Tool::GitPython, 0.07),
+/// repo-lite's median time over a peer's, at most some ratio.
+pub const GOALS: [Target<Workload, Tool>; 6] = [
+    Target::at_most(Workload::CloneFile, Tool::Git, 0.6),
+    Target::at_most(Workload::CloneGit, Tool::Git, 1.0),
+    Target::at_most(Workload::AddFiles, Tool::Git, 0.15),
+    Target::at_most(Workload::AddFiles, Tool::GitPython, 0.07),
+    Target::at_most(Workload::UpdateFile, Tool::Git, 0.15),
+    Target::at_most(Workload::UpdateFile, Tool::GitPython, 0.07),
 ];
 
 /// Every measured time in seconds, by workload, file system and tool.

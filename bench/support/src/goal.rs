@@ -43,6 +43,38 @@ impl fmt::Display for Goal {
     }
 }
 
+/// A goal for one comparison: ours against `peer` on `workload` (each
+/// benchmark's own types), held to `goal`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target<W, P> {
+    /// The workload compared on.
+    pub workload: W,
+    /// The peer compared with.
+    pub peer: P,
+    /// The bound on ours over the peer's.
+    pub goal: Goal,
+}
+
+impl<W, P> Target<W, P> {
+    /// Ours at most `max` times the peer's (seconds: at most that share).
+    pub const fn at_most(workload: W, peer: P, max: f64) -> Target<W, P> {
+        Target {
+            workload,
+            peer,
+            goal: Goal::AtMost(max),
+        }
+    }
+
+    /// Ours at least `min` times the peer's (rates: at least that speed-up).
+    pub const fn at_least(workload: W, peer: P, min: f64) -> Target<W, P> {
+        Target {
+            workload,
+            peer,
+            goal: Goal::AtLeast(min),
+        }
+    }
+}
+
 /// How many goals were met out of how many judged; displays as `3/5`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -97,6 +129,17 @@ mod tests {
         assert_eq!(Goal::AtMost(0.07).to_string(), "<= 0.07x");
         assert_eq!(Goal::AtMost(0.6).verdict(0.5), "met");
         assert_eq!(Goal::AtMost(0.6).verdict(0.7), "MISSED");
+    }
+
+    #[test]
+    fn a_target_holds_its_workload_peer_and_bound() {
+        const TARGET: Target<&str, &str> = Target::at_most("clone", "git", 0.6);
+        assert_eq!(TARGET.goal, Goal::AtMost(0.6));
+        assert_eq!(
+            Target::at_least("get", "pika", 1.5).goal,
+            Goal::AtLeast(1.5)
+        );
+        assert_eq!((TARGET.workload, TARGET.peer), ("clone", "git"));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   tools each run, so that a noisy moment does not fall on one tool only;
 //! - [`Samples`] keeps every figure by key and gives its [`median`] and
 //!   [`Spread`]; [`Samples::ratio`] is ours over a peer's;
-//! - [`Goal`] is the bound a ratio is held to, [`Tally`] counts the goals met;
+//! - [`Goal`] is the bound a ratio is held to, [`Target`] a goal for one
+//!   workload and peer, [`Tally`] counts the goals met;
 //! - [`Table`] prints a header and rows with one column layout, [`fixed`]
 //!   prints a figure or `n/a`;
 //! - [`PythonPeer`] runs a peer script in a fresh interpreter and reads the
@@ -48,7 +49,7 @@ mod table;
 
 pub use cli::{exit_on_error, selected, BoxError, DEFAULT_PYTHON};
 pub use error::{Error, Result};
-pub use goal::{Goal, Tally};
+pub use goal::{Goal, Tally, Target};
 pub use peer::{last_json_line, run_reporting, PythonPeer, Report};
 pub use runs::{runs, Run};
 pub use samples::Samples;

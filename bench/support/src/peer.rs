@@ -68,22 +68,19 @@ impl PythonPeer {
     /// The `__version__` of `module` in this Python, which also proves that
     /// the script's library is installed.
     pub fn module_version(&self, module: &str) -> Result<String> {
-        let output = Command::new(&self.python)
+        let mut command = Command::new(&self.python);
+        command
             .arg("-c")
-            .arg(format!("import {module}; print({module}.__version__)"))
-            .output()
-            .map_err(|source| Error::Spawn {
-                what: self.python.display().to_string(),
-                source,
-            })?;
-        if !output.status.success() {
-            return Err(Error::ModuleMissing {
+            .arg(format!("import {module}; print({module}.__version__)"));
+        match process::run(&mut command, &self.python.display().to_string()) {
+            Ok(output) => Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned()),
+            Err(Error::Failed { stderr, .. }) => Err(Error::ModuleMissing {
                 python: self.python.clone(),
                 module: module.to_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            });
+                stderr,
+            }),
+            Err(other) => Err(other),
         }
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
 
     /// The script's file name, as messages show it. The arguments are left
