@@ -62,7 +62,14 @@ impl PythonPeer {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        run_reporting(self.command(args), &self.name())
+        run_reporting(self.command(args), &self.name()).map_err(|err| match err {
+            // Not starting is the interpreter's fault: name it.
+            Error::Spawn { what, source } => Error::Spawn {
+                what: format!("{} {what}", self.python.display()),
+                source,
+            },
+            other => other,
+        })
     }
 
     /// The `__version__` of `module` in this Python, which also proves that
@@ -186,6 +193,18 @@ mod tests {
         assert_eq!(report.number("seconds").unwrap(), 0.5);
         assert!(report.elapsed > Duration::ZERO);
         assert_eq!(peer.name(), "peer.sh");
+    }
+
+    #[test]
+    fn a_missing_interpreter_is_named_in_the_error() {
+        let peer = PythonPeer::new("/nonexistent/python", "/bench/peer.py");
+        let err = peer.run(["x"]).unwrap_err();
+        assert!(matches!(err, Error::Spawn { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("cannot run /nonexistent/python peer.py: "),
+            "{err}"
+        );
     }
 
     #[test]
