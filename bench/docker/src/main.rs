@@ -12,6 +12,7 @@ mod workload;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use bench_support::{fixed, runs, selected, PythonPeer};
 use clap::Parser;
 use dock_lite::Docker;
 
@@ -20,7 +21,7 @@ use peers::{Peers, Sample, Tool};
 use report::Samples;
 use workload::{Op, Workload};
 
-pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub type Result<T> = std::result::Result<T, bench_support::BoxError>;
 
 /// Docker operations: dock-lite against the docker CLI and docker-py.
 #[derive(Debug, Parser)]
@@ -54,7 +55,7 @@ struct Args {
     #[arg(long, default_value = "docker")]
     docker_cli: PathBuf,
     /// The Python with docker-py installed.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python"))]
+    #[arg(long, default_value = bench_support::DEFAULT_PYTHON)]
     python: PathBuf,
 
     /// Performs one operation with dock-lite, prints a JSON line, and exits:
@@ -87,13 +88,7 @@ impl Args {
     }
 
     fn workloads(&self) -> Vec<Workload> {
-        match self.only.is_empty() {
-            true => Workload::ALL.to_vec(),
-            false => Workload::ALL
-                .into_iter()
-                .filter(|w| self.only.contains(w))
-                .collect(),
-        }
+        selected(&Workload::ALL, &self.only)
     }
 }
 
@@ -103,10 +98,7 @@ fn main() {
         Some(workload) => dock_lite_ops::once(&args.once_op(workload)),
         None => run(&args),
     };
-    if let Err(err) = result {
-        eprintln!("bench-docker: {err}");
-        std::process::exit(1);
-    }
+    bench_support::exit_on_error("bench-docker", result);
 }
 
 fn run(args: &Args) -> Result<()> {
@@ -121,8 +113,10 @@ fn run(args: &Args) -> Result<()> {
     let fixtures = Fixtures::create(&args.base_image, &args.graphviz_image, args.running, size)?;
     let peers = Peers {
         docker_cli: args.docker_cli.clone(),
-        python: args.python.clone(),
-        script: concat!(env!("CARGO_MANIFEST_DIR"), "/docker_py_bench.py").into(),
+        docker_py: PythonPeer::new(
+            &args.python,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/docker_py_bench.py"),
+        ),
         bench_exe: std::env::current_exe()?,
     };
     print_header(args, &docker)?;
@@ -153,7 +147,9 @@ fn print_header(args: &Args, docker: &Docker) -> Result<()> {
 }
 
 /// One workload at a time (so that (c)'s running containers exist only
-/// during (c)), its runs interleaving the tools.
+/// during (c)), its runs interleaving the tools, the order turning each run
+/// so that none always goes first (right after another tool's container was
+/// removed, say).
 fn measure_all(
     args: &Args,
     docker: &Docker,
@@ -178,31 +174,22 @@ fn measure_all(
                 })?;
             }
         }
-        for run in 1..=args.runs {
-            for tool in rotated(run) {
+        for run in runs(args.runs) {
+            for tool in run.rotated(&Tool::ALL) {
                 let sample = phase
                     .measure(peers, tool, &op)
                     .map_err(|err| format!("{} on {}: {err}", tool.name(), workload.id()))?;
                 eprintln!(
-                    "run {run}/{} {:<30}{:<16}{:>8} s",
-                    args.runs,
+                    "{run} {:<30}{:<16}{:>8} s",
                     workload.label(),
                     tool.name(),
-                    report::secs(sample.seconds)
+                    fixed(sample.seconds, 3)
                 );
                 samples.record(tool, workload, &sample);
             }
         }
     }
     Ok((samples, notes))
-}
-
-/// The tools in another order each run, so that none always goes first
-/// (right after another tool's container was removed, say).
-fn rotated(run: u32) -> [Tool; 4] {
-    let mut tools = Tool::ALL;
-    tools.rotate_left(run as usize % Tool::ALL.len());
-    tools
 }
 
 /// What a workload needs while it is measured.

@@ -4,8 +4,9 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::time::Instant;
+use std::process::{Command, Output};
+
+use bench_support::{process, run_reporting, PythonPeer, Report};
 
 use crate::dock_lite_ops;
 use crate::workload::{Op, Outcome, Workload, LABEL_KEY, LABEL_VALUE};
@@ -57,8 +58,7 @@ pub struct Sample {
 /// Where the peers are.
 pub struct Peers {
     pub docker_cli: PathBuf,
-    pub python: PathBuf,
-    pub script: PathBuf,
+    pub docker_py: PythonPeer,
     pub bench_exe: PathBuf,
 }
 
@@ -76,13 +76,9 @@ impl Peers {
             Tool::DockLiteProcess => {
                 let mut command = Command::new(&self.bench_exe);
                 command.arg("--once").args(op.args());
-                json_child(command, "bench-docker --once")
+                Ok(reported(run_reporting(command, "bench-docker --once")?))
             }
-            Tool::DockerPy => {
-                let mut command = Command::new(&self.python);
-                command.arg(&self.script).args(op.args());
-                json_child(command, "docker_py_bench.py")
-            }
+            Tool::DockerPy => Ok(reported(self.docker_py.run(op.args())?)),
             Tool::Cli => self.cli(op),
         }
     }
@@ -91,7 +87,6 @@ impl Peers {
     fn cli(&self, op: &Op) -> Result<Sample> {
         let mut command = Command::new(&self.docker_cli);
         let label = format!("{LABEL_KEY}={LABEL_VALUE}");
-        let mut stdin = None;
         match op.workload {
             Workload::Run => {
                 command.args(["run", "--rm", "--label", &label, op.image()?, "true"]);
@@ -99,7 +94,7 @@ impl Peers {
             Workload::Render => {
                 command.args(["run", "--rm", "-i", "--network", "none", "--label", &label]);
                 command.args([op.image()?, "-Tsvg"]);
-                stdin = Some(File::open(op.graph()?)?);
+                command.stdin(File::open(op.graph()?)?);
             }
             Workload::List => {
                 command.arg("ps");
@@ -110,53 +105,23 @@ impl Peers {
                     .arg(op.context()?);
             }
         }
-        let (seconds, output) = time_process(command, stdin, "docker")?;
+        let (elapsed, output) = process::timed(&mut command, "docker")?;
         Ok(Sample {
-            seconds,
+            seconds: elapsed.as_secs_f64(),
             in_process: None,
             outcome: cli_outcome(op.workload, &output),
         })
     }
 }
 
-/// Spawns `command`, waits for it, and fails on a non-zero exit; returns the
-/// seconds from spawn to exit and its output.
-fn time_process(mut command: Command, stdin: Option<File>, what: &str) -> Result<(f64, Output)> {
-    command
-        .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let output = command
-        .output()
-        .map_err(|err| format!("cannot run {what}: {err}"))?;
-    let seconds = started.elapsed().as_secs_f64();
-    if !output.status.success() {
-        return Err(format!(
-            "{what} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
+/// The sample of a child that printed `{"op_s": .., "result": {..}}`,
+/// timed from spawn to exit.
+fn reported(report: Report) -> Sample {
+    Sample {
+        seconds: report.elapsed.as_secs_f64(),
+        in_process: report.json["op_s"].as_f64(),
+        outcome: Outcome::from_json(&report.json["result"]),
     }
-    Ok((seconds, output))
-}
-
-/// Runs a child that prints `{"op_s": .., "result": {..}}` as its last line.
-fn json_child(command: Command, what: &str) -> Result<Sample> {
-    let (seconds, output) = time_process(command, None, what)?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .last()
-        .ok_or_else(|| format!("{what} printed nothing"))?;
-    let report: serde_json::Value =
-        serde_json::from_str(line).map_err(|err| format!("{what} printed {line:?}: {err}"))?;
-    Ok(Sample {
-        seconds,
-        in_process: report["op_s"].as_f64(),
-        outcome: Outcome::from_json(&report["result"]),
-    })
 }
 
 /// What the CLI's output says. It exited 0, or `time_process` failed.

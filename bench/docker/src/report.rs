@@ -1,8 +1,6 @@
-//! Medians of seconds per column, the table, the goals and the summary line.
+//! Seconds per column, the table, the goals and the summary line.
 
-use std::collections::BTreeMap;
-
-use bench_support::median;
+use bench_support::{fixed, Column as TableColumn, Table, Tally, Target};
 
 use crate::peers::{Sample, Tool};
 use crate::workload::Workload;
@@ -20,56 +18,38 @@ enum Column {
 
 /// Every measured time in seconds, by column and workload.
 #[derive(Debug, Default)]
-pub struct Samples(BTreeMap<(Column, Workload), Vec<f64>>);
+pub struct Samples(bench_support::Samples<(Column, Workload)>);
 
 impl Samples {
     pub fn record(&mut self, tool: Tool, workload: Workload, sample: &Sample) {
-        self.push(Column::Tool(tool), workload, sample.seconds);
+        self.0
+            .record((Column::Tool(tool), workload), sample.seconds);
         if let (Tool::DockerPy, Some(inside)) = (tool, sample.in_process) {
-            self.push(Column::PyInProcess, workload, inside);
-            self.push(Column::PyStart, workload, sample.seconds - inside);
+            self.0.record((Column::PyInProcess, workload), inside);
+            self.0
+                .record((Column::PyStart, workload), sample.seconds - inside);
         }
     }
 
-    fn push(&mut self, column: Column, workload: Workload, seconds: f64) {
-        self.0.entry((column, workload)).or_default().push(seconds);
-    }
-
     fn median(&self, column: Column, workload: Workload) -> f64 {
-        self.0
-            .get(&(column, workload))
-            .map_or(f64::NAN, |values| median(values))
+        self.0.median(&(column, workload))
     }
 }
 
-/// dock-lite (whole process) over a peer (whole process), at most `max`.
-struct Goal {
-    workload: Workload,
-    peer: Tool,
-    max: f64,
-}
-
-const GOALS: [Goal; 7] = [
-    goal(Workload::Run, Tool::Cli, 1.0),
-    goal(Workload::Run, Tool::DockerPy, 0.65),
-    goal(Workload::Render, Tool::Cli, 1.0),
-    goal(Workload::Render, Tool::DockerPy, 0.65),
-    goal(Workload::List, Tool::Cli, 0.3),
-    goal(Workload::Rebuild, Tool::Cli, 1.0),
-    goal(Workload::Context, Tool::Cli, 1.0),
+/// dock-lite (whole process) over a peer (whole process), at most some ratio.
+const GOALS: [Target<Workload, Tool>; 7] = [
+    Target::at_most(Workload::Run, Tool::Cli, 1.0),
+    Target::at_most(Workload::Run, Tool::DockerPy, 0.65),
+    Target::at_most(Workload::Render, Tool::Cli, 1.0),
+    Target::at_most(Workload::Render, Tool::DockerPy, 0.65),
+    Target::at_most(Workload::List, Tool::Cli, 0.3),
+    Target::at_most(Workload::Rebuild, Tool::Cli, 1.0),
+    Target::at_most(Workload::Context, Tool::Cli, 1.0),
 ];
-
-const fn goal(workload: Workload, peer: Tool, max: f64) -> Goal {
-    Goal {
-        workload,
-        peer,
-        max,
-    }
-}
 
 /// A goal's ratios, as measured.
 struct Verdict<'a> {
-    goal: &'a Goal,
+    goal: &'a Target<Workload, Tool>,
     /// Whole process over whole process: what the goal is judged on.
     whole: f64,
     /// dock-lite in this process over the peer's whole process.
@@ -78,16 +58,16 @@ struct Verdict<'a> {
 
 impl Verdict<'_> {
     fn met(&self) -> bool {
-        self.whole <= self.goal.max
+        self.goal.goal.met(self.whole)
     }
 
     fn describe(&self) -> String {
         format!(
-            "{} vs {} {:.3}x (goal <= {:.2}x)",
+            "{} vs {} {:.3}x (goal {})",
             self.goal.workload.label(),
             self.goal.peer.name(),
             self.whole,
-            self.goal.max
+            self.goal.goal
         )
     }
 }
@@ -112,36 +92,36 @@ pub fn print_results(samples: &Samples, workloads: &[Workload], notes: &[String]
     println!("{}", summary(&verdicts));
 }
 
+/// The table's columns after the label, in order.
+const COLUMNS: [(&str, Column); 6] = [
+    ("dock-lite", Column::Tool(Tool::DockLite)),
+    ("dl proc", Column::Tool(Tool::DockLiteProcess)),
+    ("CLI", Column::Tool(Tool::Cli)),
+    ("py proc", Column::Tool(Tool::DockerPy)),
+    ("py inside", Column::PyInProcess),
+    ("py start", Column::PyStart),
+];
+
 fn print_table(samples: &Samples, workloads: &[Workload]) {
-    let headings = [
-        "dock-lite",
-        "dl proc",
-        "CLI",
-        "py proc",
-        "py inside",
-        "py start",
-    ];
-    let headings: String = headings.iter().map(|h| format!("{h:>10}")).collect();
-    println!("{:<30}{headings}   ref CLI/py", "median seconds");
+    let mut table = Table::new(
+        std::iter::once(TableColumn::left("median seconds", 30))
+            .chain(COLUMNS.map(|(heading, _)| TableColumn::right(heading, 10)))
+            .chain([TableColumn::left("ref CLI/py", 0).gap(3)]),
+    );
     for &workload in workloads {
-        let cell = |column| secs(samples.median(column, workload));
         let reference = workload
             .reference()
             .map_or("-".to_owned(), |(cli, py)| format!("{cli}/{py}"));
-        println!(
-            "{:<30}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}   {reference}",
-            workload.label(),
-            cell(Column::Tool(Tool::DockLite)),
-            cell(Column::Tool(Tool::DockLiteProcess)),
-            cell(Column::Tool(Tool::Cli)),
-            cell(Column::Tool(Tool::DockerPy)),
-            cell(Column::PyInProcess),
-            cell(Column::PyStart),
+        table.row(
+            std::iter::once(workload.label().to_owned())
+                .chain(COLUMNS.map(|(_, column)| fixed(samples.median(column, workload), 3)))
+                .chain([reference]),
         );
     }
+    table.print();
 }
 
-fn verdict<'a>(samples: &Samples, goal: &'a Goal) -> Verdict<'a> {
+fn verdict<'a>(samples: &Samples, goal: &'a Target<Workload, Tool>) -> Verdict<'a> {
     let peer = samples.median(Column::Tool(goal.peer), goal.workload);
     let median = |tool| samples.median(Column::Tool(tool), goal.workload);
     Verdict {
@@ -157,35 +137,23 @@ fn print_goals(verdicts: &[Verdict]) {
         println!(
             "  {:<64}{:<8}(in-process dock-lite: {:.2}x)",
             verdict.describe(),
-            if verdict.met() { "met" } else { "MISSED" },
+            verdict.goal.goal.verdict(verdict.whole),
             verdict.in_process
         );
     }
 }
 
 fn summary(verdicts: &[Verdict]) -> String {
+    let mut tally = Tally::default();
+    verdicts.iter().for_each(|v| tally.add(v.met()));
     let missed: Vec<String> = verdicts
         .iter()
         .filter(|v| !v.met())
         .map(Verdict::describe)
         .collect();
-    let met = verdicts.len() - missed.len();
     match missed.is_empty() {
-        true => format!("summary: goals met {met}/{}", verdicts.len()),
-        false => format!(
-            "summary: goals met {met}/{}; missed: {}",
-            verdicts.len(),
-            missed.join("; ")
-        ),
-    }
-}
-
-/// Seconds with three decimals, or `n/a` when not measured.
-pub fn secs(seconds: f64) -> String {
-    if seconds.is_finite() {
-        format!("{seconds:.3}")
-    } else {
-        "n/a".to_owned()
+        true => format!("summary: goals met {tally}"),
+        false => format!("summary: goals met {tally}; missed: {}", missed.join("; ")),
     }
 }
 

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bench_support::process;
+
 use crate::workload::{added_contents, added_path, updated_contents, Sizes, UPDATED_FILE};
 use crate::Result;
 
@@ -19,22 +21,13 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String> {
 
 /// [`git`] with extra environment variables.
 pub fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
-    let output = Command::new(GIT)
-        .current_dir(dir)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()?;
-    if !output.status.success() {
-        return Err(format!(
-            "git {} in {}: {}: {}",
-            args.join(" "),
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
+    let output = process::run(
+        Command::new(GIT)
+            .current_dir(dir)
+            .args(args)
+            .envs(env.iter().copied()),
+        &format!("git {} in {}", args.join(" "), dir.display()),
+    )?;
     Ok(String::from_utf8(output.stdout)?)
 }
 

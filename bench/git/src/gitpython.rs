@@ -2,34 +2,23 @@
 //! operation itself, so interpreter start, `import git` and the untimed
 //! setup are left out.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
+use std::path::Path;
 use std::time::Duration;
+
+use bench_support::PythonPeer;
 
 use crate::workload::{Sizes, Workload};
 use crate::Result;
 
+/// `gitpython_bench.py` and the Python with GitPython.
 #[derive(Debug, Clone)]
-pub struct GitPython {
-    pub python: PathBuf,
-    pub script: PathBuf,
-}
+pub struct GitPython(pub PythonPeer);
 
 impl GitPython {
     /// GitPython's `__version__`, which also proves it is installed.
     pub fn version(&self) -> Result<String> {
-        let output = Command::new(&self.python)
-            .args(["-c", "import git; print(git.__version__)"])
-            .output()?;
-        if !output.status.success() {
-            return Err(format!(
-                "{} cannot import GitPython (bench/git/run installs it): {}",
-                self.python.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            )
-            .into());
-        }
-        Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+        Ok(self.0.module_version("git")?)
     }
 
     /// Runs one sample of `workload` into `dest`; `url` is for the clones.
@@ -40,36 +29,15 @@ impl GitPython {
         url: &str,
         sizes: &Sizes,
     ) -> Result<Duration> {
-        let output = Command::new(&self.python)
-            .arg(&self.script)
-            .arg(workload.python_name())
-            .arg(dest)
-            .args(["--url", url, "--ops", &sizes.ops.to_string()])
-            .stdin(Stdio::null())
-            .output()?;
-        if !output.status.success() {
-            return Err(format!(
-                "gitpython_bench.py {}: {}: {}",
-                workload.python_name(),
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            )
-            .into());
-        }
-        parse_seconds(&output.stdout)
+        let ops = sizes.ops.to_string();
+        let report = self.0.run([
+            OsStr::new(workload.python_name()),
+            dest.as_os_str(),
+            OsStr::new("--url"),
+            OsStr::new(url),
+            OsStr::new("--ops"),
+            OsStr::new(&ops),
+        ])?;
+        Ok(Duration::from_secs_f64(report.number("seconds")?))
     }
-}
-
-/// The `seconds` of the script's last stdout line, a JSON object.
-fn parse_seconds(stdout: &[u8]) -> Result<Duration> {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text
-        .lines()
-        .last()
-        .ok_or("gitpython_bench.py printed nothing")?;
-    let value: serde_json::Value = serde_json::from_str(line)?;
-    let seconds = value["seconds"]
-        .as_f64()
-        .ok_or_else(|| format!("no seconds in {line}"))?;
-    Ok(Duration::from_secs_f64(seconds))
 }

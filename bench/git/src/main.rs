@@ -16,6 +16,7 @@ mod workload;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bench_support::{runs, selected, PythonPeer};
 use clap::Parser;
 
 use gitpython::GitPython;
@@ -24,7 +25,7 @@ use report::Samples;
 use site::Site;
 use workload::{Fs, Sizes, Workload};
 
-pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub type Result<T> = std::result::Result<T, bench_support::BoxError>;
 
 /// Identity of every commit the git CLI and GitPython make (repo-lite gets
 /// the same through `with_signature`).
@@ -55,7 +56,7 @@ struct Args {
     #[arg(long = "fs", value_enum)]
     only: Vec<Fs>,
     /// The Python with GitPython installed.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python"))]
+    #[arg(long, default_value = bench_support::DEFAULT_PYTHON)]
     python: PathBuf,
 }
 
@@ -69,27 +70,21 @@ impl Args {
     }
 
     fn file_systems(&self) -> Vec<Fs> {
-        Fs::ALL
-            .into_iter()
-            .filter(|fs| self.only.is_empty() || self.only.contains(fs))
-            .collect()
+        selected(&Fs::ALL, &self.only)
     }
 }
 
 fn main() {
-    if let Err(err) = run(&Args::parse()) {
-        eprintln!("bench-git: {err}");
-        std::process::exit(1);
-    }
+    bench_support::exit_on_error("bench-git", run(&Args::parse()));
 }
 
 fn run(args: &Args) -> Result<()> {
     neutral_git_environment();
     let sizes = args.sizes();
-    let gitpython = GitPython {
-        python: args.python.clone(),
-        script: concat!(env!("CARGO_MANIFEST_DIR"), "/gitpython_bench.py").into(),
-    };
+    let gitpython = GitPython(PythonPeer::new(
+        &args.python,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/gitpython_bench.py"),
+    ));
     print_versions(&gitpython)?;
     let mut sites = create_sites(args, &sizes)?;
     print_header(args, &sites);
@@ -127,7 +122,7 @@ fn print_versions(gitpython: &GitPython) -> Result<()> {
         "bench-git: {} (the git on PATH); GitPython {} on {}; repo-lite {} on gix",
         git_cli::version()?,
         gitpython.version()?,
-        gitpython.python.display(),
+        gitpython.0.python.display(),
         env!("CARGO_PKG_VERSION"),
     );
     Ok(())
@@ -191,26 +186,25 @@ fn measure_all(
     sites: &mut [Site],
     sizes: &Sizes,
     gitpython: &GitPython,
-    runs: u32,
+    count: u32,
 ) -> Result<Samples> {
     let mut samples = Samples::default();
-    for run in 1..=runs {
+    for run in runs(count) {
         for workload in Workload::ALL {
             for site in sites.iter_mut() {
-                for k in 0..Tool::ALL.len() {
-                    let tool = Tool::ALL[(k + run as usize) % Tool::ALL.len()];
+                for tool in run.rotated(&Tool::ALL) {
                     let seconds =
                         measure_one(site, tool, workload, sizes, gitpython).map_err(|err| {
                             format!("{} {} on {}: {err}", tool.name(), workload.label(), site.fs)
                         })?;
                     eprintln!(
-                        "run {run}/{runs} {:<22}{:<7}{:<10}{:>8.3} s",
+                        "{run} {:<22}{:<7}{:<10}{:>8.3} s",
                         workload.label(),
                         site.fs.to_string(),
                         tool.name(),
                         seconds.as_secs_f64()
                     );
-                    samples.record(workload, site.fs, tool, seconds);
+                    samples.record((workload, site.fs, tool), seconds.as_secs_f64());
                 }
             }
         }

@@ -11,6 +11,7 @@ mod workload;
 
 use std::path::PathBuf;
 
+use bench_support::{fixed, runs, selected, PythonPeer};
 use clap::Parser;
 
 use amiquip_client::AmiquipClient;
@@ -20,7 +21,7 @@ use pika::PikaRunner;
 use report::Samples;
 use workload::{throughput, Settings, Workload};
 
-pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub type Result<T> = std::result::Result<T, bench_support::BoxError>;
 
 /// The workloads that wait on one round trip per message: where Nagle's
 /// algorithm shows.
@@ -56,7 +57,7 @@ struct Args {
     #[arg(long = "workload", value_parser = parse_workload)]
     only: Vec<Workload>,
     /// The Python with pika installed.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python"))]
+    #[arg(long, default_value = bench_support::DEFAULT_PYTHON)]
     python: PathBuf,
 }
 
@@ -69,11 +70,7 @@ fn parse_workload(id: &str) -> std::result::Result<Workload, String> {
 
 impl Args {
     fn workloads(&self) -> Vec<Workload> {
-        if self.only.is_empty() {
-            Workload::ALL.to_vec()
-        } else {
-            self.only.clone()
-        }
+        selected(&Workload::ALL, &self.only)
     }
 
     fn settings(&self) -> Settings {
@@ -87,10 +84,7 @@ impl Args {
 }
 
 fn main() {
-    if let Err(err) = run(&Args::parse()) {
-        eprintln!("bench-mq: {err}");
-        std::process::exit(1);
-    }
+    bench_support::exit_on_error("bench-mq", run(&Args::parse()));
 }
 
 fn run(args: &Args) -> Result<()> {
@@ -124,35 +118,38 @@ fn open_peers(args: &Args) -> Result<Peers> {
         mq_lite: MqLiteClient::open(&args.url)?,
         amiquip: AmiquipClient::open_nodelay(&args.url)?,
         pika: PikaRunner {
-            python: args.python.clone(),
-            script: concat!(env!("CARGO_MANIFEST_DIR"), "/pika_bench.py").into(),
+            peer: PythonPeer::new(
+                &args.python,
+                concat!(env!("CARGO_MANIFEST_DIR"), "/pika_bench.py"),
+            ),
             url: args.url.clone(),
         },
     })
 }
 
-/// Runs every tool on every workload, `runs` times, interleaved so that a
-/// noisy moment on the machine does not fall on one tool only.
+/// Runs every tool on every workload, `count` times, interleaved (the tool
+/// order turning each run) so that a noisy moment on the machine does not
+/// fall on one tool only.
 fn measure_all(
     peers: &mut Peers,
     settings: &Settings,
     workloads: &[Workload],
-    runs: u32,
+    count: u32,
 ) -> Result<Samples> {
     let mut samples = Samples::default();
-    for run in 1..=runs {
+    for run in runs(count) {
         for &workload in workloads {
-            for tool in Tool::ALL {
+            for tool in run.rotated(&Tool::ALL) {
                 let msgs_per_s = peers
                     .throughput(tool, workload, settings)
                     .map_err(|err| format!("{} on {}: {err}", tool.name(), workload.id()))?;
                 eprintln!(
-                    "run {run}/{runs} {:<32} {:<8} {:>8} msgs/s",
+                    "{run} {:<32} {:<8} {:>8} msgs/s",
                     workload.label(),
                     tool.name(),
-                    report::whole(msgs_per_s)
+                    fixed(msgs_per_s, 0)
                 );
-                samples.record(tool, workload, msgs_per_s);
+                samples.record((tool, workload), msgs_per_s);
             }
         }
     }
@@ -185,8 +182,8 @@ fn measure_without_nodelay(args: &Args, samples: &Samples, workloads: &[Workload
         println!(
             "{:<32}{:>10} msgs/s   (with TCP_NODELAY: {} msgs/s)",
             workload.label(),
-            report::whole(msgs_per_s),
-            report::whole(samples.median(Tool::Amiquip, workload))
+            fixed(msgs_per_s, 0),
+            fixed(samples.median(&(Tool::Amiquip, workload)), 0)
         );
     }
     Ok(())

@@ -1,46 +1,30 @@
-//! Medians, the results table, and the summary line.
+//! The results table and the summary line.
 
-use std::collections::BTreeMap;
-
-pub use bench_support::median;
+use bench_support::{fixed, Column, Goal, Table, Tally};
 
 use crate::peers::Tool;
 use crate::workload::Workload;
 
 /// mq-lite must reach this share of raw amiquip's speed on every workload.
-pub const AMIQUIP_TARGET: f64 = 0.95;
+pub const AMIQUIP_GOAL: Goal = Goal::AtLeast(0.95);
 
 /// Every measured msgs/s, by tool and workload.
-#[derive(Debug, Default)]
-pub struct Samples(BTreeMap<(Tool, Workload), Vec<f64>>);
+pub type Samples = bench_support::Samples<(Tool, Workload)>;
 
-impl Samples {
-    pub fn record(&mut self, tool: Tool, workload: Workload, msgs_per_s: f64) {
-        self.0.entry((tool, workload)).or_default().push(msgs_per_s);
-    }
-
-    /// The median msgs/s of `tool` on `workload`; NaN when never measured.
-    pub fn median(&self, tool: Tool, workload: Workload) -> f64 {
-        self.0
-            .get(&(tool, workload))
-            .map_or(f64::NAN, |values| median(values))
-    }
-}
-
-/// mq-lite's speed over a peer's, and the target it is held to.
+/// mq-lite's speed over a peer's, and the goal it is held to.
 struct Ratio {
     value: f64,
-    target: f64,
+    goal: Goal,
 }
 
 impl Ratio {
     fn met(&self) -> bool {
-        self.value >= self.target
+        self.goal.met(self.value)
     }
 
     fn cell(&self) -> String {
-        let verdict = if self.met() { "met" } else { "MISSED" };
-        format!("{:.2}x (>={:.2}x {verdict})", self.value, self.target)
+        let verdict = self.goal.verdict(self.value);
+        format!("{:.2}x ({} {verdict})", self.value, self.goal)
     }
 }
 
@@ -52,21 +36,24 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn speed(&self, tool: Tool) -> f64 {
-        self.samples.median(tool, self.workload)
+        self.samples.median(&(tool, self.workload))
+    }
+
+    fn against(&self, peer: Tool, goal: Goal) -> Ratio {
+        Ratio {
+            value: self
+                .samples
+                .ratio(&(Tool::MqLite, self.workload), &(peer, self.workload)),
+            goal,
+        }
     }
 
     fn against_pika(&self) -> Ratio {
-        Ratio {
-            value: self.speed(Tool::MqLite) / self.speed(Tool::Pika),
-            target: self.workload.pika_target(),
-        }
+        self.against(Tool::Pika, self.workload.pika_goal())
     }
 
     fn against_amiquip(&self) -> Ratio {
-        Ratio {
-            value: self.speed(Tool::MqLite) / self.speed(Tool::Amiquip),
-            target: AMIQUIP_TARGET,
-        }
+        self.against(Tool::Amiquip, AMIQUIP_GOAL)
     }
 }
 
@@ -76,24 +63,25 @@ pub fn print_results(samples: &Samples, workloads: &[Workload]) {
         .iter()
         .map(|&workload| Row { workload, samples })
         .collect();
-    print_line([
-        "workload (median msgs/s)".into(),
-        "mq-lite".into(),
-        "pika".into(),
-        "amiquip".into(),
-        "mq-lite/pika".into(),
-        "mq-lite/amiquip".into(),
+    let mut table = Table::new([
+        Column::left("workload (median msgs/s)", 32),
+        Column::right("mq-lite", 10),
+        Column::right("pika", 10),
+        Column::right("amiquip", 10),
+        Column::left("mq-lite/pika", 26).gap(2),
+        Column::left("mq-lite/amiquip", 0),
     ]);
     for row in &rows {
-        print_line([
+        table.row([
             row.workload.label().into(),
-            whole(row.speed(Tool::MqLite)),
-            whole(row.speed(Tool::Pika)),
-            whole(row.speed(Tool::Amiquip)),
+            fixed(row.speed(Tool::MqLite), 0),
+            fixed(row.speed(Tool::Pika), 0),
+            fixed(row.speed(Tool::Amiquip), 0),
             row.against_pika().cell(),
             row.against_amiquip().cell(),
         ]);
     }
+    table.print();
     println!();
     println!(
         "summary: {}; {}",
@@ -102,35 +90,19 @@ pub fn print_results(samples: &Samples, workloads: &[Workload]) {
     );
 }
 
-/// One line of the table: a label, three rates, two ratios.
-fn print_line([label, mq_lite, pika, amiquip, against_pika, against_amiquip]: [String; 6]) {
-    println!(
-        "{label:<32}{mq_lite:>10}{pika:>10}{amiquip:>10}  {against_pika:<26}{against_amiquip}"
-    );
-}
-
-/// The smallest ratio, where it occurs, and how many targets were met.
+/// The smallest ratio, where it occurs, and how many goals were met.
 fn ratio_summary<'a>(name: &str, rows: &[Row<'a>], ratio: fn(&Row<'a>) -> Ratio) -> String {
     let ratios: Vec<(Workload, Ratio)> =
         rows.iter().map(|row| (row.workload, ratio(row))).collect();
-    let met = ratios.iter().filter(|(_, r)| r.met()).count();
+    let mut tally = Tally::default();
+    ratios.iter().for_each(|(_, r)| tally.add(r.met()));
     let lowest = ratios.iter().min_by(|a, b| a.1.value.total_cmp(&b.1.value));
     match lowest {
         Some((workload, r)) => format!(
-            "{name} min {:.2}x on {}, targets met {met}/{}",
+            "{name} min {:.2}x on {}, targets met {tally}",
             r.value,
             workload.label(),
-            ratios.len()
         ),
         None => format!("{name}: nothing measured"),
-    }
-}
-
-/// A rate as a whole number, or `n/a` when it was not measured.
-pub fn whole(msgs_per_s: f64) -> String {
-    if msgs_per_s.is_finite() {
-        format!("{msgs_per_s:.0}")
-    } else {
-        "n/a".to_owned()
     }
 }

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use bench_support::Goal;
+
 use crate::Result;
 
 /// One benchmark workload.
@@ -54,13 +56,13 @@ impl Workload {
     }
 
     /// The speed-up over pika that mq-lite is expected to reach.
-    pub fn pika_target(self) -> f64 {
-        match self {
+    pub fn pika_goal(self) -> Goal {
+        Goal::AtLeast(match self {
             Workload::ConfirmEach => 1.3,
             Workload::ConfirmBatch | Workload::GetAck => 1.5,
             Workload::Consume => 2.0,
             Workload::Unconfirmed => 1.9,
-        }
+        })
     }
 
     /// True when the timed part reads messages that must be published first.

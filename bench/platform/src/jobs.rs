@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use bench_support::process;
 use ondemand_platform::{Client, Job, JobResult, Status};
 
 use crate::workers::Workers;
@@ -84,20 +85,13 @@ pub fn check_rendered(jobs: &[Job], results: &[JobResult]) -> Result<()> {
 
 /// The project's history holds `expected` commits, counted by the git CLI.
 pub fn check_commits(project: &Path, expected: usize) -> Result<()> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(project)
-        .args(["rev-list", "--count", "HEAD"])
-        .output()
-        .map_err(|err| format!("running git: {err}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "git rev-list in {}: {}",
-            project.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )
-        .into());
-    }
+    let output = process::run(
+        Command::new("git")
+            .arg("-C")
+            .arg(project)
+            .args(["rev-list", "--count", "HEAD"]),
+        &format!("git rev-list in {}", project.display()),
+    )?;
     let count = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     if count != expected.to_string() {
         return Err(format!("{} has {count} commits, not {expected}", project.display()).into());

@@ -13,12 +13,13 @@ mod workers;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bench_support::runs;
 use clap::Parser;
 
 use report::Throughput;
 use site::Site;
 
-pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub type Result<T> = std::result::Result<T, bench_support::BoxError>;
 
 /// The render platform: jobs per minute, and a single job's time split.
 #[derive(Debug, Parser)]
@@ -59,11 +60,7 @@ struct Args {
 }
 
 fn main() {
-    let args = Args::parse();
-    if let Err(err) = run(&args) {
-        eprintln!("bench-platform: {err}");
-        std::process::exit(1);
-    }
+    bench_support::exit_on_error("bench-platform", run(&Args::parse()));
 }
 
 fn run(args: &Args) -> Result<()> {
@@ -117,42 +114,23 @@ fn default_worker_bin() -> Result<PathBuf> {
 
 /// Every run goes through every worker count, the order turning each run,
 /// so that a noisy moment does not fall on one count only.
-fn measure_throughput(site: &Site, args: &Args) -> Result<Vec<Throughput>> {
-    let mut rows: Vec<Throughput> = args.workers.iter().map(|&w| Throughput::new(w)).collect();
-    for run in 1..=args.runs {
-        for index in rotated(rows.len(), run) {
-            let workers = rows[index].workers;
-            let outcome = throughput::measure(site, run, workers, args.jobs)
-                .map_err(|err| format!("throughput run {run} with {workers} worker(s): {err}"))?;
+fn measure_throughput(site: &Site, args: &Args) -> Result<Throughput> {
+    let mut rows = Throughput::new(args.jobs, &args.workers);
+    for run in runs(args.runs) {
+        for workers in run.rotated(&args.workers) {
+            let number = run.number;
+            let outcome = throughput::measure(site, number, workers, args.jobs).map_err(|err| {
+                format!("throughput run {number} with {workers} worker(s): {err}")
+            })?;
             eprintln!(
-                "run {run}/{}: {workers} worker(s), {} jobs in {:.2} s ({:.1} jobs/min), jobs per worker {}",
-                args.runs,
+                "{run}: {workers} worker(s), {} jobs in {:.2} s ({:.1} jobs/min), jobs per worker {}",
                 args.jobs,
                 outcome.seconds,
                 report::jobs_per_minute(args.jobs, outcome.seconds),
                 report::joined(&outcome.per_worker, "+"),
             );
-            rows[index].record(args.jobs, outcome.seconds);
+            rows.seconds.record(workers, outcome.seconds);
         }
     }
     Ok(rows)
-}
-
-/// 0..len, starting one further along each run.
-fn rotated(len: usize, run: u32) -> impl Iterator<Item = usize> {
-    let start = usize::try_from(run - 1).unwrap_or(0) % len.max(1);
-    (0..len).map(move |i| (start + i) % len)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_worker_count_leads_in_turn() {
-        assert_eq!(rotated(2, 1).collect::<Vec<_>>(), [0, 1]);
-        assert_eq!(rotated(2, 2).collect::<Vec<_>>(), [1, 0]);
-        assert_eq!(rotated(2, 3).collect::<Vec<_>>(), [0, 1]);
-        assert_eq!(rotated(0, 1).count(), 0);
-    }
 }

@@ -1,40 +1,34 @@
-//! Medians, the tables and the summary line (stdout).
+//! The tables and the summary line (stdout).
 
 use std::fmt::Display;
 use std::path::Path;
 
-pub use bench_support::median;
+use bench_support::{median, Column, Samples, Table};
 
 use crate::latency::Split;
 
-/// The throughput runs of one worker count.
+/// The throughput runs: seconds for a batch of `jobs`, by worker count.
 pub struct Throughput {
-    pub workers: u32,
-    jobs: u32,
-    seconds: Vec<f64>,
+    /// Jobs per run.
+    pub jobs: u32,
+    /// The worker counts, in the order of the table.
+    pub workers: Vec<u32>,
+    /// Every run's seconds, by worker count.
+    pub seconds: Samples<u32>,
 }
 
 impl Throughput {
-    pub fn new(workers: u32) -> Throughput {
+    pub fn new(jobs: u32, workers: &[u32]) -> Throughput {
         Throughput {
-            workers,
-            jobs: 0,
-            seconds: Vec::new(),
+            jobs,
+            workers: workers.to_vec(),
+            seconds: Samples::default(),
         }
     }
 
-    pub fn record(&mut self, jobs: u32, seconds: f64) {
-        self.jobs = jobs;
-        self.seconds.push(seconds);
-    }
-
-    fn median_seconds(&self) -> f64 {
-        median(&self.seconds)
-    }
-
     /// From the median time, so that the two columns agree.
-    fn jobs_per_minute(&self) -> f64 {
-        jobs_per_minute(self.jobs, self.median_seconds())
+    fn jobs_per_minute(&self, workers: u32) -> f64 {
+        jobs_per_minute(self.jobs, self.seconds.median(&workers))
     }
 }
 
@@ -61,42 +55,56 @@ pub fn print_header(jobs: u32, runs: u32, latency_jobs: u32, image: &str, worker
     println!();
 }
 
-pub fn print_results(rows: &[Throughput], splits: &[Split]) {
-    let jobs = rows.first().map_or(0, |row| row.jobs);
-    println!(
-        "{:<10}{:>10}{:>16}   runs (s)",
-        "workers",
-        "jobs/min",
-        format!("s for {jobs}")
-    );
-    for row in rows {
-        let runs: Vec<String> = row.seconds.iter().map(|s| format!("{s:.2}")).collect();
-        println!(
-            "{:<10}{:>10.1}{:>16.2}   {}",
-            row.workers,
-            row.jobs_per_minute(),
-            row.median_seconds(),
-            runs.join(" ")
-        );
+pub fn print_results(throughput: &Throughput, splits: &[Split]) {
+    let mut table = Table::new([
+        Column::left("workers", 10),
+        Column::right("jobs/min", 10),
+        Column::right(format!("s for {}", throughput.jobs), 16),
+        Column::left("runs (s)", 0).gap(3),
+    ]);
+    for &workers in &throughput.workers {
+        let runs: Vec<String> = throughput
+            .seconds
+            .values(&workers)
+            .iter()
+            .map(|s| format!("{s:.2}"))
+            .collect();
+        table.row([
+            workers.to_string(),
+            format!("{:.1}", throughput.jobs_per_minute(workers)),
+            format!("{:.2}", throughput.seconds.median(&workers)),
+            runs.join(" "),
+        ]);
     }
+    table.print();
     println!();
     let split = median_split(splits);
     println!(
         "single job on an idle worker, ms (median of {} each):",
         splits.len()
     );
-    println!(
-        "{:>10}{:>10}{:>12}{:>10}{:>10}",
-        "total", "queue", "container", "git", "other"
+    let mut table = Table::new([
+        Column::right("total", 10),
+        Column::right("queue", 10),
+        Column::right("container", 12),
+        Column::right("git", 10),
+        Column::right("other", 10),
+    ]);
+    table.row(
+        [
+            split.total,
+            split.queue,
+            split.container,
+            split.git,
+            split.other,
+        ]
+        .map(|ms| format!("{ms:.1}")),
     );
-    println!(
-        "{:>10.1}{:>10.1}{:>12.1}{:>10.1}{:>10.1}",
-        split.total, split.queue, split.container, split.git, split.other
-    );
+    table.print();
     println!();
     println!(
         "summary: {}; {}",
-        throughput_summary(rows),
+        throughput_summary(throughput),
         split_summary(&split)
     );
 }
@@ -114,26 +122,24 @@ fn median_split(splits: &[Split]) -> Split {
 }
 
 /// Every worker count's rate, and the most workers' speed-up over the fewest.
-fn throughput_summary(rows: &[Throughput]) -> String {
-    let rates: Vec<String> = rows
+fn throughput_summary(throughput: &Throughput) -> String {
+    let rates: Vec<String> = throughput
+        .workers
         .iter()
-        .map(|row| {
+        .map(|&workers| {
             format!(
-                "{} worker(s) {:.1} jobs/min",
-                row.workers,
-                row.jobs_per_minute()
+                "{workers} worker(s) {:.1} jobs/min",
+                throughput.jobs_per_minute(workers)
             )
         })
         .collect();
-    let fewest = rows.iter().min_by_key(|row| row.workers);
-    let most = rows.iter().max_by_key(|row| row.workers);
+    let fewest = throughput.workers.iter().copied().min();
+    let most = throughput.workers.iter().copied().max();
     match (fewest, most) {
-        (Some(fewest), Some(most)) if most.workers > fewest.workers => format!(
-            "{} ({} workers: {:.2}x the rate of {})",
+        (Some(fewest), Some(most)) if most > fewest => format!(
+            "{} ({most} workers: {:.2}x the rate of {fewest})",
             rates.join(", "),
-            most.workers,
-            most.jobs_per_minute() / fewest.jobs_per_minute(),
-            fewest.workers
+            throughput.jobs_per_minute(most) / throughput.jobs_per_minute(fewest),
         ),
         _ => rates.join(", "),
     }
@@ -153,19 +159,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn medians_of_odd_even_and_no_values() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert!(median(&[]).is_nan());
-    }
-
-    #[test]
     fn the_summary_compares_the_most_workers_with_the_fewest() {
-        let mut one = Throughput::new(1);
-        one.record(100, 60.0);
-        let mut two = Throughput::new(2);
-        two.record(100, 40.0);
-        let summary = throughput_summary(&[one, two]);
+        let mut throughput = Throughput::new(100, &[1, 2]);
+        throughput.seconds.record(1, 60.0);
+        throughput.seconds.record(2, 40.0);
+        let summary = throughput_summary(&throughput);
         assert!(summary.contains("1 worker(s) 100.0 jobs/min"), "{summary}");
         assert!(
             summary.contains("2 workers: 1.50x the rate of 1"),
