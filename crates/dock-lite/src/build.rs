@@ -249,23 +249,26 @@ impl Api {
     async fn build(
         &self,
         query: BuildImageOptions,
-        mut body: mpsc::Receiver<io::Result<Bytes>>,
+        body: mpsc::Receiver<io::Result<Bytes>>,
         events: mpsc::Sender<BuildInfo>,
         timeouts: Timeouts,
     ) -> Result<()> {
         let operation = "build image";
-        within(
-            "agree on the API version",
-            timeouts.request,
-            self.agreed_version(),
-        )
-        .await?;
+        within(operation, timeouts.request, self.agreed_version()).await?;
         // When the daemon last took a chunk of the context: it must answer
         // within `request` of that.
         let progress = Arc::new(Mutex::new(Instant::now()));
         let taken = progress.clone();
+        // The body belongs to hyper's connection task, which a silent daemon
+        // may keep for ever: the channel is closed when this call ends, so
+        // that the packing thread is never left waiting on it.
+        let body = Arc::new(Mutex::new(body));
+        let _close = CloseOnDrop(body.clone());
         let chunks = futures_util::stream::poll_fn(move |cx| {
-            let next = body.poll_recv(cx);
+            let next = match body.lock() {
+                Ok(mut body) => body.poll_recv(cx),
+                Err(_) => std::task::Poll::Ready(None),
+            };
             if next.is_ready() {
                 if let Ok(mut last) = taken.lock() {
                     *last = Instant::now();
@@ -322,6 +325,17 @@ impl Api {
                     operation,
                     timeout: timeouts.build,
                 })?;
+        }
+    }
+}
+
+/// Closes the context channel when dropped.
+struct CloseOnDrop(Arc<Mutex<mpsc::Receiver<io::Result<Bytes>>>>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if let Ok(mut body) = self.0.lock() {
+            body.close();
         }
     }
 }

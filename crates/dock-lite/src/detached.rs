@@ -44,12 +44,7 @@ impl Docker {
         let id = self.run_on_runtime({
             let api = self.api();
             async move {
-                within(
-                    "agree on the API version",
-                    timeouts.request,
-                    api.agreed_version(),
-                )
-                .await?;
+                within("create container", timeouts.request, api.agreed_version()).await?;
                 api.create_container(body, &image, pull, timeouts).await
             }
         })?;

@@ -119,12 +119,8 @@ impl Docker {
         let timeouts = self.timeouts();
         self.call_streaming(
             move |api, sender| async move {
-                crate::container::within(
-                    "agree on the API version",
-                    timeouts.request,
-                    api.agreed_version(),
-                )
-                .await?;
+                crate::container::within("pull image", timeouts.request, api.agreed_version())
+                    .await?;
                 api.pull(&image, timeouts, Some(sender)).await
             },
             |message: PullProgress| {

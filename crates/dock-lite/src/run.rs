@@ -106,7 +106,7 @@ impl Docker {
         let api = self.api();
         self.run_on_runtime(async move {
             within(
-                "agree on the API version",
+                "create container",
                 plan.timeouts.request,
                 api.agreed_version(),
             )
