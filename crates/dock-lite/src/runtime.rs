@@ -100,13 +100,43 @@ impl Runtime {
     }
 }
 
-/// [`Error::InsideAsyncRuntime`] when called from a thread that runs an
-/// async runtime.
+/// [`Error::InsideAsyncRuntime`] when called from async code: a thread
+/// that polls a tokio runtime's tasks (or its `block_on` future), where
+/// blocking would stall them. A thread of a runtime's blocking pool
+/// (`spawn_blocking`) may block, and passes.
 pub(crate) fn refuse_inside_async_runtime() -> Result<()> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(_) => Err(Error::InsideAsyncRuntime),
-        Err(_) => Ok(()),
+    if tokio::runtime::Handle::try_current().is_ok() && polls_async_tasks() {
+        return Err(Error::InsideAsyncRuntime);
     }
+    Ok(())
+}
+
+/// Both kinds of thread carry the runtime's context; tokio tells them apart
+/// only by the cooperative budget of the task being polled, which its
+/// blocking pool does not have (tokio's own check, the one that panics in
+/// `block_on` or `blocking_recv`, is private). The budget is spent, to see
+/// whether it runs out, and given back.
+fn polls_async_tasks() -> bool {
+    use std::task::{Context, Poll, Waker};
+    /// Far above tokio's budget per poll (128).
+    const PROBE: usize = 4096;
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut spent = Vec::new();
+    let mut ran_out = false;
+    while spent.len() < PROBE {
+        match tokio::task::coop::poll_proceed(&mut cx) {
+            Poll::Ready(restore) => spent.push(restore),
+            Poll::Pending => {
+                ran_out = true;
+                break;
+            }
+        }
+    }
+    // Each guard gives back the budget it found: the first one last.
+    while let Some(restore) = spent.pop() {
+        drop(restore);
+    }
+    ran_out
 }
 
 fn stopped() -> Error {

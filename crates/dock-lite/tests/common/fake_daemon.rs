@@ -57,6 +57,7 @@ fn serve(stream: UnixStream, log: &Mutex<Vec<String>>) {
         }
         let path = line.split(' ').nth(1).unwrap_or("").to_owned();
         let mut length = 0;
+        let mut close = false;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -68,6 +69,9 @@ fn serve(stream: UnixStream, log: &Mutex<Vec<String>>) {
             if let Some((name, value)) = header.split_once(':') {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse().unwrap_or(0);
+                }
+                if name.eq_ignore_ascii_case("connection") {
+                    close = value.trim().eq_ignore_ascii_case("close");
                 }
             }
         }
@@ -81,7 +85,7 @@ fn serve(stream: UnixStream, log: &Mutex<Vec<String>>) {
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nApi-Version: 1.52\r\nContent-Length: {}\r\n\r\n{answer}",
             answer.len()
         );
-        if writer.write_all(response.as_bytes()).is_err() {
+        if writer.write_all(response.as_bytes()).is_err() || close {
             return;
         }
     }
