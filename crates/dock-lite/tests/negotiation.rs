@@ -69,6 +69,31 @@ fn a_newer_daemon_that_refuses_old_versions_gets_its_own_version() {
 }
 
 #[test]
+fn a_404_at_create_names_what_is_missing_image_or_not() {
+    let daemon = NewerDaemon::start();
+    let docker = Docker::connect_to(daemon.host()).unwrap();
+    let err = docker
+        .run(&RunOptions::new("present:latest").network("dock-lite-test-missing"))
+        .unwrap_err();
+    match &err {
+        dock_lite::Error::Daemon {
+            operation: "create container",
+            status: 404,
+            message,
+        } => assert!(
+            message.contains("network dock-lite-test-missing"),
+            "{message}"
+        ),
+        other => panic!("expected the daemon's own 404, got {other:?}"),
+    }
+    let err = docker.run(&RunOptions::new("absent:latest")).unwrap_err();
+    assert!(
+        matches!(&err, dock_lite::Error::ImageNotFound { image } if image == "absent:latest"),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn the_simulated_newer_daemon_refuses_what_this_engine_would_accept() {
     // The stand-in answers as Docker 29 does: a fixed 1.41 is refused there.
     use std::io::{Read, Write};

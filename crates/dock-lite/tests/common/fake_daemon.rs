@@ -126,6 +126,19 @@ fn answer(path: &str) -> (&'static str, String) {
         "/version" => ("200 OK", VERSION.to_owned()),
         "/_ping" => ("200 OK", "OK".to_owned()),
         "/containers/json" | "/images/json" => ("200 OK", "[]".to_owned()),
+        // Docker 29 checks the network at create: a 404 that is not about the image.
+        "/containers/create" => (
+            "404 Not Found",
+            r#"{"message":"network dock-lite-test-missing not found"}"#.to_owned(),
+        ),
+        "/images/present:latest/json" => (
+            "200 OK",
+            r#"{"Id":"sha256:0123","RepoTags":["present:latest"]}"#.to_owned(),
+        ),
+        "/images/absent:latest/json" => (
+            "404 Not Found",
+            r#"{"message":"No such image: absent:latest"}"#.to_owned(),
+        ),
         _ => (
             "404 Not Found",
             r#"{"message":"page not found"}"#.to_owned(),
