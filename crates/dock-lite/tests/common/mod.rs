@@ -3,6 +3,8 @@
 
 pub mod fake_daemon;
 pub mod proxy;
+#[cfg(feature = "tls")]
+pub mod tls_proxy;
 
 use std::time::Duration;
 
