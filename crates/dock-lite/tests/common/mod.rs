@@ -3,6 +3,7 @@
 
 pub mod fake_daemon;
 pub mod proxy;
+pub mod registry;
 #[cfg(feature = "tls")]
 pub mod tls_proxy;
 
