@@ -20,6 +20,9 @@ use crate::images::split_reference;
 use crate::runtime::Runtime;
 use crate::timeouts::Timeouts;
 
+/// The longest piece of build output kept before it is handed on as a line.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
 /// How many lines of build output a [`Error::BuildFailed`] keeps.
 const LOG_TAIL_LINES: usize = 30;
 
@@ -397,6 +400,10 @@ impl OutputLines {
             let line: String = self.partial.drain(..=newline).collect();
             self.line(line.trim_end_matches(['\r', '\n']), on_line);
         }
+        // A line that never ends is handed on in pieces, not kept whole.
+        if self.partial.len() > MAX_LINE_BYTES {
+            self.flush(on_line);
+        }
     }
 
     fn flush(&mut self, on_line: &mut impl FnMut(&str)) {
@@ -444,6 +451,18 @@ mod tests {
             ]
         );
         assert_eq!(output.step.as_deref(), Some("Step 2/2 : RUN false"));
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_handed_on_in_pieces() {
+        let mut longest = 0;
+        let mut output = OutputLines::default();
+        let chunk = "x".repeat(10_000);
+        for _ in 0..100 {
+            output.push(&chunk, &mut |line: &str| longest = longest.max(line.len()));
+        }
+        assert!(output.partial.len() <= MAX_LINE_BYTES + chunk.len());
+        assert!(longest > 0 && longest <= MAX_LINE_BYTES + chunk.len());
     }
 
     #[test]

@@ -164,7 +164,10 @@ pub(crate) async fn read_exit_code(response: Response<Incoming>) -> Result<i64> 
     }
 }
 
-async fn read_small(operation: &'static str, response: Response<Incoming>) -> Result<Bytes> {
+pub(crate) async fn read_small(
+    operation: &'static str,
+    response: Response<Incoming>,
+) -> Result<Bytes> {
     http_body_util::Limited::new(response.into_body(), SMALL_ANSWER_LIMIT)
         .collect()
         .await

@@ -37,9 +37,11 @@ impl Docker {
     pub fn start_detached(&self, options: &RunOptions) -> Result<RunningContainer> {
         crate::runtime::refuse_inside_async_runtime()?;
         options.validate()?;
-        let mut options = options.clone();
-        options.stdin = None;
-        let body = options.to_create_body(false, self.host().is_local());
+        let mut body = options.to_create_body(false, self.host().is_local());
+        // No stdin for a detached container.
+        body.attach_stdin = Some(false);
+        body.open_stdin = Some(false);
+        body.stdin_once = Some(false);
         let (image, pull, timeouts) = (options.image.clone(), options.pull, self.timeouts());
         let id = self.run_on_runtime({
             let api = self.api();

@@ -205,7 +205,7 @@ pub enum Error {
 
     /// A blocking call was made from inside an async runtime, where it would
     /// block the runtime's thread (and tokio would panic).
-    #[error("dock-lite's blocking API was called from inside an async runtime; call it from a plain thread (e.g. tokio::task::spawn_blocking)")]
+    #[error("dock-lite's blocking API was called from inside an async runtime; call it from a plain thread or through tokio::task::spawn_blocking")]
     InsideAsyncRuntime,
 
     /// dock-lite could not start its background runtime.

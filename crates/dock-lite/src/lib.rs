@@ -43,9 +43,10 @@
 //! async client underneath (as reqwest's blocking client does); each call
 //! blocks the calling thread until it is done. Do not call it from inside
 //! an async runtime: every call returns [`Error::InsideAsyncRuntime`] there,
-//! before anything is sent, instead of panicking as tokio would. Use
-//! `tokio::task::spawn_blocking`. Dropping the last handle inside an async
-//! runtime is fine. `Docker` is `Clone`, `Send` and `Sync`.
+//! before anything is sent, instead of panicking as tokio would. Calls from
+//! a runtime's blocking pool (`tokio::task::spawn_blocking`) are fine, and so
+//! is dropping the last handle inside an async runtime. `Docker` is `Clone`,
+//! `Send` and `Sync`.
 //!
 //! # Bounded
 //!
@@ -61,9 +62,11 @@
 //! answers, over one hyper client of dock-lite's (a unix socket, TCP, or TLS
 //! with the docker CLI's `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`). The
 //! Engine API version is agreed with the daemon on first use, as the docker
-//! CLI does, and every request carries it. One call is made directly on
-//! the same client: the wait for a run's exit, which must be registered
-//! before the container starts. No bollard type appears in this API.
+//! CLI does, and every request carries it. Two calls are made directly on
+//! the same client: the ping that agrees on the version (its answer's
+//! headers say it; bollard drops them), and the wait for a run's exit, which
+//! must be registered before the container starts. No bollard type appears
+//! in this API.
 //!
 //! # `.dockerignore`
 //!

@@ -79,8 +79,8 @@ impl Transport {
     }
 
     /// Sends a request, its path prefixed with the agreed API version
-    /// (before the agreement only `/version` is sent, unversioned, as the
-    /// daemon accepts it).
+    /// (before the agreement only `/_ping`, or `/version`, is sent:
+    /// unversioned, as every daemon accepts them).
     pub async fn send(&self, request: Request<Body>) -> Result<Response<Incoming>, TransportError> {
         let request = self.versioned(request)?;
         self.client

@@ -1,6 +1,7 @@
 //! Agreeing on the Engine API version with the daemon, as the docker CLI
-//! does: the newer of the two sides' newest versions is not an option, so
-//! the older one is used, provided the daemon still accepts it. A fixed
+//! does: the daemon's newest version comes with its answer to a ping, and
+//! the older of the two sides' newest versions is used (provided the daemon
+//! still accepts it, when it says which it accepts). A fixed
 //! version cannot serve every engine: Docker 20.10 refuses anything above
 //! 1.41, Docker 29 anything below 1.44.
 

@@ -10,6 +10,7 @@ use common::{assert_on_time, base_image, force_remove_labelled, TEST_LABEL};
 use dock_lite::{BuildOptions, Docker, DockerHost, Error, ListOptions, RunOptions, Timeouts};
 
 type Call = Box<dyn FnOnce(&Docker) -> Result<(), Error> + Send>;
+type BorrowingCall<'a> = Box<dyn FnOnce() -> Result<(), Error> + Send + 'a>;
 
 fn context_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -143,11 +144,7 @@ fn calls_on_a_container_whose_daemon_falls_silent_time_out_within_the_configured
     let grace = Duration::from_secs(1);
     let context = context_dir();
     let (container_ref, docker_ref, context) = (&container, &docker, context.path());
-    let calls: Vec<(
-        &'static str,
-        Duration,
-        Box<dyn FnOnce() -> Result<(), Error> + Send + '_>,
-    )> = vec![
+    let calls: Vec<(&'static str, Duration, BorrowingCall<'_>)> = vec![
         (
             "build image",
             request,

@@ -35,7 +35,7 @@ fn every_request_to_this_engine_carries_a_version_it_accepts() {
     docker.list_images().unwrap();
 
     let paths = proxy.request_paths();
-    assert_eq!(paths[0], "/version", "the first request asks, unversioned");
+    assert_eq!(paths[0], "/_ping", "the first request asks, unversioned");
     let newest = minor_version(&format!("/v{}/", engine.api_version)).unwrap();
     for path in &paths[1..] {
         let minor = minor_version(path).unwrap_or_else(|| panic!("unversioned request {path}"));
@@ -47,7 +47,19 @@ fn every_request_to_this_engine_carries_a_version_it_accepts() {
 
 #[test]
 fn a_newer_daemon_that_refuses_old_versions_gets_its_own_version() {
-    let daemon = NewerDaemon::start();
+    for (daemon, asked) in [
+        (NewerDaemon::start(), &["/_ping"][..]),
+        (
+            NewerDaemon::start_without_ping_header(),
+            &["/_ping", "/version"][..],
+        ),
+    ] {
+        speaks_the_newer_version(&daemon, asked);
+    }
+}
+
+/// Checks the calls to `daemon`, whose first requests (unversioned) are `asked`.
+fn speaks_the_newer_version(daemon: &NewerDaemon, asked: &[&str]) {
     let docker = Docker::connect_to(daemon.host()).unwrap();
     docker.ping().expect("ping a Docker 29 daemon");
     assert_eq!(docker.api_version().unwrap(), "1.52");
@@ -60,12 +72,13 @@ fn a_newer_daemon_that_refuses_old_versions_gets_its_own_version() {
     assert!(docker.list_images().unwrap().is_empty());
 
     let paths = daemon.request_paths();
-    assert_eq!(paths[0], "/version");
-    for path in &paths[1..] {
+    assert_eq!(&paths[..asked.len()], asked);
+    for path in &paths[asked.len()..] {
         let minor = minor_version(path).unwrap_or_else(|| panic!("unversioned request {path}"));
         assert!(minor >= 44, "{path} would be refused as too old");
     }
-    assert_eq!(paths.len(), 5, "{paths:?}");
+    // ping, version, the two lists.
+    assert_eq!(paths.len(), asked.len() + 4, "{paths:?}");
 }
 
 #[test]

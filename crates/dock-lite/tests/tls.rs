@@ -1,3 +1,4 @@
+#![cfg(feature = "tls")]
 //! A remote daemon over TLS (`DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`),
 //! through a TLS proxy in front of the engine with certificates the test
 //! makes; published ports of a remote daemon.

@@ -17,7 +17,18 @@ pub struct NewerDaemon {
 const VERSION: &str = r#"{"Platform":{"Name":"Docker Engine - Community"},"Version":"29.0.0","ApiVersion":"1.52","MinAPIVersion":"1.44","Os":"linux","Arch":"amd64","KernelVersion":"6.1.0"}"#;
 
 impl NewerDaemon {
+    /// A daemon whose pings say its API version, as Docker's do.
     pub fn start() -> NewerDaemon {
+        Self::start_with(true)
+    }
+
+    /// A daemon (or a proxy in front of one) whose pings do not say it:
+    /// its version answer does.
+    pub fn start_without_ping_header() -> NewerDaemon {
+        Self::start_with(false)
+    }
+
+    fn start_with(ping_header: bool) -> NewerDaemon {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("docker29.sock");
         let listener = UnixListener::bind(&path).unwrap();
@@ -26,7 +37,7 @@ impl NewerDaemon {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let log = log.clone();
-                std::thread::spawn(move || serve(stream, &log));
+                std::thread::spawn(move || serve(stream, &log, ping_header));
             }
         });
         NewerDaemon {
@@ -47,7 +58,7 @@ impl NewerDaemon {
 }
 
 /// Serves the requests of one keep-alive connection.
-fn serve(stream: UnixStream, log: &Mutex<Vec<String>>) {
+fn serve(stream: UnixStream, log: &Mutex<Vec<String>>, ping_header: bool) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     loop {
@@ -81,8 +92,12 @@ fn serve(stream: UnixStream, log: &Mutex<Vec<String>>) {
         }
         log.lock().unwrap().push(path.clone());
         let (status, answer) = answer(&path);
+        let header = match ping_header {
+            true => "Api-Version: 1.52\r\n",
+            false => "",
+        };
         let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nApi-Version: 1.52\r\nContent-Length: {}\r\n\r\n{answer}",
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{header}Content-Length: {}\r\n\r\n{answer}",
             answer.len()
         );
         if writer.write_all(response.as_bytes()).is_err() || close {
