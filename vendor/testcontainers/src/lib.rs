@@ -1,3 +1,4 @@
+#![allow(dead_code)] // vendored: unread error fields, as upstream (see VENDORED.md)
 #![deny(missing_debug_implementations)]
 #![warn(rust_2018_idioms)]
 
