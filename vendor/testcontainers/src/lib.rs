@@ -29,7 +29,7 @@
 //! # Ecosystem
 //!
 //! `testcontainers` is the core crate that provides an API for working with containers in a test environment.
-//!  However, it does not provide ready-to-use modules, you can implement your [`Image`]s using the library directly or use community supported [`testcontainers-modules`].
+//!  However, it does not provide ready-to-use modules, you can implement your [`Image`]s using the library directly or use community supported `testcontainers-modules`.
 //!
 //! [tc_website]: https://testcontainers.org
 //! [`Docker`]: https://docker.com
@@ -37,7 +37,6 @@
 //! [`Client`]: trait.Docker.html#implementors
 //! [`Images`]: trait.Image.html#implementors
 //! [`Container`]: struct.Container.html
-//! [`testcontainers-modules`]: https://crates.io/crates/testcontainers-modules
 pub use crate::core::{Container, Image, ImageArgs, RunnableImage};
 
 #[cfg(feature = "experimental")]
