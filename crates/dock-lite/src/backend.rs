@@ -1,98 +1,122 @@
-//! Turning the async client's errors into dock-lite's, keeping the daemon's message.
+//! Turning bollard's errors into dock-lite's, keeping the daemon's message.
 
-use std::error::Error as _;
+use std::error::Error as StdError;
 use std::io::ErrorKind;
 
 use crate::error::{BoxError, Error};
 use crate::host::DockerHost;
 
 /// Converts `err`, raised while doing `operation` against `host`.
-pub(crate) fn convert(host: &DockerHost, operation: &'static str, err: shiplift::Error) -> Error {
-    if let shiplift::Error::Fault { code, message } = &err {
-        return Error::Daemon {
+pub(crate) fn convert(
+    host: &DockerHost,
+    operation: &'static str,
+    err: bollard::errors::Error,
+) -> Error {
+    use bollard::errors::Error as Bollard;
+    match err {
+        Bollard::DockerResponseServerError {
+            status_code,
+            message,
+        } => Error::Daemon {
             operation,
-            status: code.as_u16(),
-            message: daemon_message(message),
+            status: status_code,
+            message,
+        },
+        err => classify(host, operation, Box::new(err)),
+    }
+}
+
+/// Sorts an error below the HTTP layer: a connection that could not be
+/// opened (unreachable daemon, refused permission), a failed TLS session,
+/// or anything else.
+pub(crate) fn classify(host: &DockerHost, operation: &'static str, err: BoxError) -> Error {
+    let mut tls = false;
+    let mut connect = false;
+    let mut kinds = Vec::new();
+    for cause in causes(err.as_ref()) {
+        if cause.is::<crate::transport::TlsFailure>() || is_rustls_error(cause) {
+            tls = true;
+        }
+        if let Some(legacy) = cause.downcast_ref::<hyper_util::client::legacy::Error>() {
+            connect |= legacy.is_connect();
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            kinds.push(io.kind());
+        }
+    }
+    // Wrappers say `Other`; the OS's error says what happened.
+    let kind = kinds.into_iter().find(|kind| *kind != ErrorKind::Other);
+    if tls {
+        return Error::Tls {
+            host: host.to_string(),
+            source: err,
         };
     }
-    match io_error_kind(&err) {
-        Some(kind @ ErrorKind::PermissionDenied) => connect_failed(host, kind, Box::new(err)),
+    match kind {
+        Some(ErrorKind::PermissionDenied) => Error::PermissionDenied {
+            host: host.to_string(),
+            source: err,
+        },
         Some(
-            kind @ (ErrorKind::NotFound
+            ErrorKind::NotFound
             | ErrorKind::ConnectionRefused
             | ErrorKind::ConnectionReset
             | ErrorKind::ConnectionAborted
             | ErrorKind::AddrNotAvailable
-            | ErrorKind::TimedOut),
-        ) => connect_failed(host, kind, Box::new(err)),
-        _ if is_connect_error(&err) => connect_failed(host, ErrorKind::Other, Box::new(err)),
+            | ErrorKind::TimedOut,
+        ) => Error::DaemonUnreachable {
+            host: host.to_string(),
+            source: err,
+        },
+        _ if connect => Error::DaemonUnreachable {
+            host: host.to_string(),
+            source: err,
+        },
         _ => Error::Transport {
             operation,
-            source: Box::new(err),
+            source: err,
         },
     }
 }
 
-/// The error for a connection to `host` that failed with an I/O error of
-/// `kind`: refused permission, or no daemon there.
-pub(crate) fn connect_failed(host: &DockerHost, kind: ErrorKind, source: BoxError) -> Error {
-    match kind {
-        ErrorKind::PermissionDenied => Error::PermissionDenied {
-            host: host.to_string(),
-            source,
-        },
-        _ => Error::DaemonUnreachable {
-            host: host.to_string(),
-            source,
-        },
-    }
-}
-
-/// The daemon answers errors as `{"message": "..."}`; keep just the text.
-pub(crate) fn daemon_message(body: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct DaemonError {
-        message: String,
-    }
-    match serde_json::from_str::<DaemonError>(body) {
-        Ok(parsed) => parsed.message,
-        Err(_) => body.trim().to_owned(),
-    }
-}
-
-/// The kind of the first I/O error in `err`'s source chain.
-fn io_error_kind(err: &shiplift::Error) -> Option<ErrorKind> {
-    if let shiplift::Error::IO(io) = err {
-        return Some(io.kind());
-    }
-    // shiplift does not give its hyper error as a source: start from it.
-    let mut source = match err {
-        shiplift::Error::Hyper(hyper) => Some(hyper as &(dyn std::error::Error + 'static)),
-        other => other.source(),
-    };
-    while let Some(current) = source {
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
+/// `err` and its causes. bollard's transparent variants hide the error
+/// they wrap from `source()`, and `io::Error::source()` skips the error it
+/// wraps: both are looked into here.
+fn causes<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+    let mut found = Vec::new();
+    let mut pending = vec![err];
+    while let Some(current) = pending.pop() {
+        if found.len() > 32 {
+            break;
         }
-        source = current.source();
+        found.push(current);
+        if let Some(bollard) = current.downcast_ref::<bollard::errors::Error>() {
+            use bollard::errors::Error as Bollard;
+            match bollard {
+                Bollard::IOError { err } => pending.push(err),
+                Bollard::HyperResponseError { err } => pending.push(err),
+                _ => {}
+            }
+        }
+        if let Some(inner) = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            pending.push(inner);
+        }
+        if let Some(source) = current.source() {
+            pending.push(source);
+        }
     }
-    None
+    found
 }
 
-fn is_connect_error(err: &shiplift::Error) -> bool {
-    matches!(err, shiplift::Error::Hyper(hyper) if hyper.is_connect())
+#[cfg(feature = "tls")]
+fn is_rustls_error(err: &(dyn StdError + 'static)) -> bool {
+    err.is::<tokio_rustls::rustls::Error>()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::daemon_message;
-
-    #[test]
-    fn keeps_the_daemons_message_text() {
-        assert_eq!(
-            daemon_message(r#"{"message":"No such image: nope:latest"}"#),
-            "No such image: nope:latest"
-        );
-        assert_eq!(daemon_message("plain text\n"), "plain text");
-    }
+#[cfg(not(feature = "tls"))]
+fn is_rustls_error(_: &(dyn StdError + 'static)) -> bool {
+    false
 }

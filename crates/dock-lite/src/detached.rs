@@ -1,13 +1,13 @@
 //! Long-running containers: start detached, wait until ready, stop, remove.
 
-use std::io::Read;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use bollard::query_parameters::{InspectContainerOptions, LogsOptions, StopContainerOptions};
+use futures_util::StreamExt;
 
 use crate::client::Docker;
-use crate::engine::Body;
+use crate::container::within;
 use crate::error::{Error, Result};
 use crate::host::DockerHost;
 use crate::options::RunOptions;
@@ -29,16 +29,36 @@ impl Docker {
     /// Creates and starts a container that keeps running, publishing the
     /// options' [`publish_port`](RunOptions::publish_port)s on free host
     /// ports. The options' stdin and timeout do not apply.
+    ///
+    /// Ports are bound to the loopback interface of a local daemon, and to
+    /// all the interfaces of a remote one (`tcp://` to another machine), so
+    /// that they can be reached from here at
+    /// [`host_address`](RunningContainer::host_address).
     pub fn start_detached(&self, options: &RunOptions) -> Result<RunningContainer> {
-        let mut options = options.clone();
-        options.stdin = None;
-        let id = self.create_container(&options)?;
+        crate::runtime::refuse_inside_async_runtime()?;
+        options.validate()?;
+        let mut body = options.to_create_body(false, self.host().is_local());
+        // No stdin for a detached container.
+        body.attach_stdin = Some(false);
+        body.open_stdin = Some(false);
+        body.stdin_once = Some(false);
+        let (image, pull, timeouts) = (options.image.clone(), options.pull, self.timeouts());
+        let id = self.run_on_runtime({
+            let api = self.api();
+            async move {
+                within("create container", timeouts.request, api.agreed_version()).await?;
+                api.create_container(body, &image, pull, timeouts).await
+            }
+        })?;
         let container = RunningContainer {
             docker: self.clone(),
             id,
             keep: false,
         };
-        self.start_container(&container.id)?;
+        let id = container.id.clone();
+        self.call("start container", timeouts.request, move |api| async move {
+            api.start_container(&id).await
+        })?;
         Ok(container)
     }
 }
@@ -51,31 +71,24 @@ impl RunningContainer {
 
     /// The host port on which the container's TCP `port` is published.
     pub fn host_port(&self, port: u16) -> Result<u16> {
-        #[derive(Deserialize)]
-        struct Inspect {
-            #[serde(rename = "NetworkSettings")]
-            network: Network,
-        }
-        #[derive(Deserialize)]
-        struct Network {
-            #[serde(rename = "Ports", default)]
-            ports: std::collections::BTreeMap<String, Option<Vec<Binding>>>,
-        }
-        #[derive(Deserialize)]
-        struct Binding {
-            #[serde(rename = "HostPort")]
-            host_port: String,
-        }
-        let path = format!("/containers/{}/json", self.id);
-        let inspect: Inspect =
-            self.docker
-                .engine()
-                .json("inspect container", "GET", &path, Body::Empty)?;
+        let id = self.id.clone();
+        let inspect = self.docker.call(
+            "inspect container",
+            self.docker.timeouts().request,
+            move |api| async move {
+                api.docker
+                    .inspect_container(&id, None::<InspectContainerOptions>)
+                    .await
+                    .map_err(|err| api.error("inspect container", err))
+            },
+        )?;
         inspect
-            .network
-            .ports
-            .get(&format!("{port}/tcp"))
-            .and_then(|bindings| bindings.as_ref()?.first()?.host_port.parse().ok())
+            .network_settings
+            .and_then(|network| network.ports)
+            .and_then(|mut ports| ports.remove(&format!("{port}/tcp")))
+            .flatten()
+            .and_then(|bindings| bindings.into_iter().find_map(|b| b.host_port))
+            .and_then(|host_port| host_port.parse().ok())
             .ok_or(Error::PortNotPublished {
                 container: self.id.clone(),
                 port,
@@ -83,7 +96,8 @@ impl RunningContainer {
     }
 
     /// The address at which published ports are reached: the loopback
-    /// address for a local daemon, the daemon's host for a `tcp://` one.
+    /// address for a local daemon (a unix socket), the daemon's host for a
+    /// `tcp://` one.
     pub fn host_address(&self) -> String {
         match self.docker.host() {
             DockerHost::Unix(_) => "127.0.0.1".to_owned(),
@@ -115,46 +129,63 @@ impl RunningContainer {
         })
     }
 
-    /// Everything the container has written so far, stdout and stderr together.
+    /// Everything the container has written so far, stdout and stderr
+    /// together, up to [`LOGS_LIMIT`] bytes (the latest ones).
     pub fn logs(&self) -> Result<Vec<u8>> {
-        let path = format!("/containers/{}/logs?stdout=1&stderr=1", self.id);
-        let response = self
-            .docker
-            .engine()
-            .send(
-                "read container logs",
-                "GET",
-                &path,
-                Body::Empty,
-                Some(Duration::from_secs(30)),
-            )?
-            .success("read container logs")?;
-        let mut raw = Vec::new();
-        response
-            .reader()
-            .read_to_end(&mut raw)
-            .map_err(|err| crate::engine::transport("read container logs", err))?;
-        Ok(demultiplex(&raw))
+        let id = self.id.clone();
+        self.docker.call(
+            "read container logs",
+            self.docker.timeouts().request,
+            move |api| async move {
+                let options = LogsOptions {
+                    stdout: true,
+                    stderr: true,
+                    ..Default::default()
+                };
+                let mut stream = api.docker.logs(&id, Some(options));
+                let mut logs = Vec::new();
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(|err| api.error("read container logs", err))?;
+                    logs.extend_from_slice(&chunk.into_bytes());
+                    if logs.len() > LOGS_LIMIT {
+                        logs.drain(..logs.len() - LOGS_LIMIT);
+                    }
+                }
+                Ok(logs)
+            },
+        )
     }
 
     /// Stops the container (SIGTERM, then SIGKILL after `grace`); it can be
-    /// removed or inspected afterwards.
+    /// removed or inspected afterwards. Waits at most `grace` plus
+    /// [`Timeouts::request`](crate::Timeouts::request).
     pub fn stop(&self, grace: Duration) -> Result<()> {
-        let path = format!("/containers/{}/stop?t={}", self.id, grace.as_secs());
-        let response =
-            self.docker
-                .engine()
-                .send("stop container", "POST", &path, Body::Empty, None)?;
-        match response.status {
-            304 => Ok(()), // already stopped
-            _ => response.success("stop container").map(drop),
-        }
+        let id = self.id.clone();
+        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let timeout = grace + self.docker.timeouts().request;
+        self.docker
+            .call("stop container", timeout, move |api| async move {
+                let options = StopContainerOptions {
+                    t: Some(seconds),
+                    signal: None,
+                };
+                match api.docker.stop_container(&id, Some(options)).await {
+                    // 304: already stopped.
+                    Ok(()) => Ok(()),
+                    Err(err) => Err(api.error("stop container", err)),
+                }
+            })
     }
 
     /// Removes the container now (killing it if it runs).
     pub fn remove(mut self) -> Result<()> {
         self.keep = true;
-        self.docker.remove_container(&self.id)
+        let id = std::mem::take(&mut self.id);
+        self.docker.call(
+            "remove container",
+            self.docker.timeouts().request,
+            move |api| async move { api.remove_container(&id).await },
+        )
     }
 
     /// Leaves the container running after this handle is gone; returns its id.
@@ -188,21 +219,29 @@ impl RunningContainer {
 
 impl Drop for RunningContainer {
     fn drop(&mut self) {
-        if !self.keep {
-            let _ = self.docker.remove_container(&self.id);
+        if self.keep {
+            return;
+        }
+        let id = std::mem::take(&mut self.id);
+        let timeout = self.docker.timeouts().request;
+        let removal = {
+            let api = self.docker.api();
+            async move {
+                let _ = within("remove container", timeout, api.remove_container(&id)).await;
+            }
+        };
+        if crate::runtime::refuse_inside_async_runtime().is_ok() {
+            let _ = self.docker.run_on_runtime(async move {
+                removal.await;
+                Ok(())
+            });
+        } else {
+            // Blocking here would block the caller's runtime: the removal
+            // goes on in the background.
+            self.docker.detach(removal);
         }
     }
 }
 
-/// Joins the payloads of a multiplexed log stream (8-byte frame headers).
-fn demultiplex(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut rest = raw;
-    while rest.len() >= 8 {
-        let length = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
-        let end = (8 + length).min(rest.len());
-        out.extend_from_slice(&rest[8..end]);
-        rest = &rest[end..];
-    }
-    out
-}
+/// The most [`RunningContainer::logs`] returns: 16 MiB.
+pub const LOGS_LIMIT: usize = 16 * 1024 * 1024;

@@ -51,6 +51,67 @@ pub enum Error {
         timeout: Duration,
     },
 
+    /// The daemon speaks no Engine API version dock-lite can use.
+    #[error("the Docker daemon at {host} speaks Engine API {daemon_min} to {daemon_max}; dock-lite speaks up to {client_max}")]
+    UnsupportedApiVersion {
+        /// The daemon's address.
+        host: String,
+        /// The oldest version the daemon accepts.
+        daemon_min: String,
+        /// The newest version the daemon speaks.
+        daemon_max: String,
+        /// The newest version dock-lite speaks.
+        client_max: String,
+    },
+
+    /// The TLS files (`DOCKER_CERT_PATH`) could not be loaded.
+    #[error("cannot use the TLS file {path}: {reason}")]
+    TlsConfig {
+        /// The file concerned (the CA, the client certificate or its key).
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The TLS session with the daemon failed: an untrusted server
+    /// certificate, or a client certificate the daemon refused.
+    #[error("the TLS session with the Docker daemon at {host} failed")]
+    Tls {
+        /// The daemon's address.
+        host: String,
+        /// The TLS error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// An option was refused before anything was sent to the daemon.
+    #[error("invalid option {option} = {value}: {reason}")]
+    InvalidOption {
+        /// The option, as named by its builder method (`cpus`, `memory_bytes`, `mount`...).
+        option: &'static str,
+        /// The value given.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// A container wrote more than allowed on one of its streams; it was
+    /// killed and removed.
+    #[error("container of image {image:?} wrote more than {limit} bytes on {stream} ({received} bytes received); it was killed and removed")]
+    OutputTooLarge {
+        /// The image that was run.
+        image: String,
+        /// The stream that went over the limit.
+        stream: crate::run::OutputStream,
+        /// The limit, in bytes.
+        limit: u64,
+        /// How many bytes of that stream had arrived when it was cut.
+        received: u64,
+    },
+
     /// The image is not present locally (and the pull policy did not allow pulling it).
     #[error("image {image:?} is not present locally")]
     ImageNotFound {
@@ -144,7 +205,7 @@ pub enum Error {
 
     /// A blocking call was made from inside an async runtime, where it would
     /// block the runtime's thread (and tokio would panic).
-    #[error("dock-lite's blocking API was called from inside an async runtime; call it from a plain thread (e.g. tokio::task::spawn_blocking)")]
+    #[error("dock-lite's blocking API was called from inside an async runtime; call it from a plain thread or through tokio::task::spawn_blocking")]
     InsideAsyncRuntime,
 
     /// dock-lite could not start its background runtime.

@@ -33,6 +33,23 @@ impl std::fmt::Display for DockerHost {
 }
 
 impl DockerHost {
+    /// True when the daemon runs on this machine: a unix socket, or TCP to
+    /// a loopback address. Published ports are then bound to the loopback
+    /// interface only; those of a remote daemon on all its interfaces, so
+    /// that this machine can reach them.
+    pub fn is_local(&self) -> bool {
+        match self {
+            DockerHost::Unix(_) => true,
+            DockerHost::Tcp { host, .. } => {
+                let name = host.trim_start_matches('[').trim_end_matches(']');
+                name.eq_ignore_ascii_case("localhost")
+                    || name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|address| address.is_loopback())
+            }
+        }
+    }
+
     /// The host named by `DOCKER_HOST`, or the default unix socket when it is
     /// unset or empty.
     pub fn from_env() -> Result<DockerHost> {
@@ -61,8 +78,10 @@ impl DockerHost {
             .strip_prefix("tcp://")
             .or_else(|| raw.strip_prefix("http://"))
             .ok_or_else(|| {
-                if raw.starts_with("https://") || raw.starts_with("ssh://") {
-                    malformed("TLS and SSH hosts are not supported; use unix:// or tcp://")
+                if raw.starts_with("https://") {
+                    malformed("for TLS, use tcp://host:port with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH")
+                } else if raw.starts_with("ssh://") {
+                    malformed("SSH hosts are not supported; use unix:// or tcp://")
                 } else {
                     malformed("expected unix:///path or tcp://host:port")
                 }
@@ -129,6 +148,25 @@ mod tests {
                 port: 2375
             }
         );
+    }
+
+    #[test]
+    fn loopback_and_unix_hosts_are_local() {
+        for local in [
+            "unix:///run/docker.sock",
+            "tcp://127.0.0.1:2375",
+            "tcp://localhost:1",
+            "tcp://[::1]:2375",
+        ] {
+            assert!(DockerHost::parse(local).unwrap().is_local(), "{local}");
+        }
+        for remote in [
+            "tcp://10.0.0.5:2376",
+            "tcp://docker.example:2376",
+            "tcp://172.17.0.1",
+        ] {
+            assert!(!DockerHost::parse(remote).unwrap().is_local(), "{remote}");
+        }
     }
 
     #[test]

@@ -1,17 +1,14 @@
 //! Images: exists, list, remove, pull.
-//!
-//! Listed and inspected over the Engine API directly: shiplift's image
-//! structs require `VirtualSize`, which Docker Engine 25 (API 1.44) stopped
-//! sending, so they fail on current engines.
 
 use std::collections::BTreeMap;
 
+use bollard::query_parameters::{CreateImageOptions, ListImagesOptions, RemoveImageOptions};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::client::Docker;
-use crate::engine::Body;
+use crate::client::{Api, Docker};
 use crate::error::{Error, Result};
-use crate::progress::for_each_message;
+use crate::timeouts::Timeouts;
 
 /// An image, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -42,7 +39,8 @@ pub struct PullProgress {
     pub layer: Option<String>,
     /// What happens (`Downloading`, `Pull complete`, `Status: ...`).
     pub status: String,
-    /// The daemon's text progress bar, when there is one.
+    /// How far the layer's download or extraction is, as `current/total
+    /// bytes`, when the daemon says.
     pub progress: Option<String>,
 }
 
@@ -55,91 +53,165 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+impl From<bollard::models::ImageSummary> for ImageSummary {
+    fn from(image: bollard::models::ImageSummary) -> Self {
+        ImageSummary {
+            id: image.id,
+            tags: image.repo_tags,
+            created: image.created,
+            size: image.size,
+            labels: image.labels.into_iter().collect(),
+        }
+    }
+}
+
 impl Docker {
     /// True when the image is present locally.
     pub fn image_exists(&self, image: &str) -> Result<bool> {
-        let path = format!("/images/{}/json", encode(image));
-        let response = self
-            .engine()
-            .send("inspect image", "GET", &path, Body::Empty, None)?;
-        match response.status {
-            404 => Ok(false),
-            _ => response.success("inspect image").map(|_| true),
-        }
+        let image = image.to_owned();
+        self.call("inspect image", self.timeouts().request, |api| async move {
+            api.image_exists(&image).await
+        })
     }
 
     /// The local images.
     pub fn list_images(&self) -> Result<Vec<ImageSummary>> {
-        self.engine()
-            .json("list images", "GET", "/images/json", Body::Empty)
+        self.call("list images", self.timeouts().request, |api| async move {
+            let listed = api
+                .docker
+                .list_images(Some(ListImagesOptions::default()))
+                .await
+                .map_err(|err| api.error("list images", err))?;
+            Ok(listed.into_iter().map(ImageSummary::from).collect())
+        })
     }
 
     /// Removes the image (untagging it; layers go when nothing else uses them).
     pub fn remove_image(&self, image: &str, force: bool) -> Result<()> {
-        let path = format!("/images/{}?force={force}", encode(image));
-        let response = self
-            .engine()
-            .send("remove image", "DELETE", &path, Body::Empty, None)?;
-        match response.status {
-            404 => Err(Error::ImageNotFound {
-                image: image.to_owned(),
-            }),
-            _ => response.success("remove image").map(drop),
-        }
+        let image = image.to_owned();
+        self.call(
+            "remove image",
+            self.timeouts().request,
+            move |api| async move {
+                let options = RemoveImageOptions {
+                    force,
+                    ..Default::default()
+                };
+                match api.docker.remove_image(&image, Some(options), None).await {
+                    Ok(_) => Ok(()),
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => Err(Error::ImageNotFound { image }),
+                    Err(err) => Err(api.error("remove image", err)),
+                }
+            },
+        )
     }
 
-    /// Pulls `image` (`name[:tag]`, `latest` when no tag is given), calling
-    /// `progress` with each message of the daemon. A failure reported inside
-    /// the stream is an [`Error::PullFailed`].
+    /// Pulls `image` (`name[:tag]`, `latest` when no tag is given, or
+    /// `name@sha256:...`), calling `progress` with each message of the
+    /// daemon. A failure reported inside the stream is an
+    /// [`Error::PullFailed`]. The daemon must answer within
+    /// [`Timeouts::request`], and the pull end within [`Timeouts::pull`].
     pub fn pull_image(&self, image: &str, mut progress: impl FnMut(&PullProgress)) -> Result<()> {
-        let (name, tag) = split_tag(image);
-        let path = format!(
-            "/images/create?fromImage={}&tag={}",
-            encode(name),
-            encode(tag)
-        );
-        let response = self
-            .engine()
-            .send("pull image", "POST", &path, Body::Empty, None)?
-            .success("pull image")
-            .map_err(|err| match err {
-                Error::Daemon { message, .. } => Error::PullFailed {
-                    image: image.to_owned(),
-                    message,
-                },
-                other => other,
-            })?;
-        read_pull_stream(response.reader(), image, &mut progress)
+        let image = image.to_owned();
+        let timeouts = self.timeouts();
+        self.call_streaming(
+            move |api, sender| async move {
+                crate::container::within("pull image", timeouts.request, api.agreed_version())
+                    .await?;
+                api.pull(&image, timeouts, Some(sender)).await
+            },
+            |message: PullProgress| {
+                progress(&message);
+                Ok(())
+            },
+        )
     }
 }
 
-/// Reports each progress message of a pull; a failure inside the stream
-/// (the daemon answers 200 first) becomes [`Error::PullFailed`].
-fn read_pull_stream(
-    reader: impl std::io::BufRead,
-    image: &str,
-    progress: &mut impl FnMut(&PullProgress),
-) -> Result<()> {
-    for_each_message("pull image", reader, |message| {
-        if let Some(error) = message.error {
-            return Err(Error::PullFailed {
-                image: image.to_owned(),
-                message: error,
-            });
+impl Api {
+    pub async fn image_exists(&self, image: &str) -> Result<bool> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(err) => Err(self.error("inspect image", err)),
         }
-        if let Some(status) = message.status {
-            progress(&PullProgress {
-                layer: message.id,
-                status,
-                progress: message.progress,
-            });
+    }
+
+    /// Pulls `image`, sending each progress message to `progress`. The
+    /// first answer must come within [`Timeouts::request`], the end within
+    /// [`Timeouts::pull`].
+    pub async fn pull(
+        &self,
+        image: &str,
+        timeouts: Timeouts,
+        progress: Option<tokio::sync::mpsc::Sender<PullProgress>>,
+    ) -> Result<()> {
+        let operation = "pull image";
+        let (name, tag) = split_reference(image);
+        let options = CreateImageOptions {
+            from_image: Some(name.to_owned()),
+            tag: Some(tag.to_owned()),
+            ..Default::default()
+        };
+        let failed = |message: String| Error::PullFailed {
+            image: image.to_owned(),
+            message,
+        };
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        let started = tokio::time::Instant::now();
+        let mut answered = false;
+        loop {
+            let (deadline, timeout) = match answered {
+                false if timeouts.request < timeouts.pull => {
+                    (started + timeouts.request, timeouts.request)
+                }
+                _ => (started + timeouts.pull, timeouts.pull),
+            };
+            let next = tokio::time::timeout_at(deadline, stream.next())
+                .await
+                .map_err(|_| Error::DaemonTimeout { operation, timeout })?;
+            answered = true;
+            let message = match next {
+                None => return Ok(()),
+                Some(Ok(message)) => message,
+                Some(Err(bollard::errors::Error::DockerStreamError { error })) => {
+                    return Err(failed(error))
+                }
+                Some(Err(bollard::errors::Error::DockerResponseServerError {
+                    message, ..
+                })) => return Err(failed(message)),
+                Some(Err(err)) => return Err(self.error(operation, err)),
+            };
+            if let Some(error) = message.error_detail.and_then(|detail| detail.message) {
+                return Err(failed(error));
+            }
+            if let (Some(sender), Some(status)) = (&progress, message.status) {
+                let update = PullProgress {
+                    layer: message.id,
+                    status,
+                    progress: message.progress_detail.and_then(|detail| {
+                        Some(format!("{}/{} bytes", detail.current?, detail.total?))
+                    }),
+                };
+                // The caller gone, the pull still runs to its end.
+                let _ = sender.send(update).await;
+            }
         }
-        Ok(())
-    })
+    }
 }
 
-/// Splits `name[:tag]`, leaving a registry's `host:port/` alone.
-pub(crate) fn split_tag(image: &str) -> (&str, &str) {
+/// Splits `name[:tag]` or `name@digest` into the `fromImage` and `tag` of
+/// a pull (a digest goes in `tag`, as the docker CLI sends it), leaving a
+/// registry's `host:port/` alone.
+pub(crate) fn split_reference(image: &str) -> (&str, &str) {
+    if let Some((name, digest)) = image.split_once('@') {
+        return (name, digest);
+    }
     let name_start = image.rfind('/').map_or(0, |slash| slash + 1);
     match image[name_start..].rfind(':') {
         Some(colon) => (
@@ -148,20 +220,6 @@ pub(crate) fn split_tag(image: &str) -> (&str, &str) {
         ),
         None => (image, "latest"),
     }
-}
-
-/// Percent-encodes a path segment or query value.
-pub(crate) fn encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'/' => {
-                encoded.push(byte as char)
-            }
-            _ => encoded.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    encoded
 }
 
 #[cfg(test)]
@@ -174,64 +232,46 @@ mod tests {
     /// The same from API 1.41 (Docker 20.10), with `VirtualSize`.
     const API_1_41_IMAGES: &str = r#"[{"Containers":-1,"Created":1715000000,"Id":"sha256:0a1b","Labels":{"a":"b"},"ParentId":"","RepoDigests":null,"RepoTags":null,"SharedSize":-1,"Size":7800000,"VirtualSize":7800000}]"#;
 
+    fn parse(json: &str) -> Vec<ImageSummary> {
+        let listed: Vec<bollard::models::ImageSummary> = serde_json::from_str(json).unwrap();
+        listed.into_iter().map(ImageSummary::from).collect()
+    }
+
     #[test]
     fn parses_image_lists_of_engines_without_virtual_size() {
-        let images: Vec<ImageSummary> = serde_json::from_str(API_1_44_IMAGES).unwrap();
+        let images = parse(API_1_44_IMAGES);
         assert_eq!(images[0].tags, ["alpine:3.20"]);
         assert_eq!(images[0].size, 7_800_000);
         assert!(images[0].labels.is_empty());
     }
 
+    /// The same from Docker 29 (API 1.52), with its descriptor.
+    const API_1_52_IMAGES: &str = r#"[{"Containers":-1,"Created":1761000000,"Descriptor":{"digest":"sha256:4b7ce07002c69e8f3d704a9c5d6fd3053be500b7f1c69fc0d80990c2ad8dd412","mediaType":"application/vnd.oci.image.index.v1+json","size":9218},"Id":"sha256:4b7ce07002c69e8f3d704a9c5d6fd3053be500b7f1c69fc0d80990c2ad8dd412","Labels":null,"ParentId":"","RepoDigests":["alpine@sha256:4b7ce07002c69e8f3d704a9c5d6fd3053be500b7f1c69fc0d80990c2ad8dd412"],"RepoTags":["alpine:3.22"],"SharedSize":-1,"Size":8440000}]"#;
+
+    #[test]
+    fn parses_image_lists_of_current_engines() {
+        let images = parse(API_1_52_IMAGES);
+        assert_eq!(images[0].tags, ["alpine:3.22"]);
+        assert!(images[0].id.starts_with("sha256:4b7c"));
+    }
+
     #[test]
     fn parses_image_lists_of_older_engines_with_null_lists() {
-        let images: Vec<ImageSummary> = serde_json::from_str(API_1_41_IMAGES).unwrap();
+        let images = parse(API_1_41_IMAGES);
         assert!(images[0].tags.is_empty());
         assert_eq!(images[0].labels["a"], "b");
     }
 
-    /// A pull stream as the daemon sends it, then one that fails midway.
-    const PULL_STREAM: &str = r#"{"status":"Pulling from library/alpine","id":"3.20"}
-{"status":"Downloading","progressDetail":{"current":1024,"total":3400000},"progress":"[>   ] 1kB/3.4MB","id":"a258b2a6b59a"}
-{"status":"Pull complete","progressDetail":{},"id":"a258b2a6b59a"}
-{"status":"Status: Downloaded newer image for alpine:3.20"}
-"#;
-    const FAILING_PULL_STREAM: &str = r#"{"status":"Pulling from library/alpine","id":"3.20"}
-{"errorDetail":{"message":"unexpected EOF"},"error":"unexpected EOF"}
-"#;
-
     #[test]
-    fn pull_progress_is_reported_message_by_message() {
-        let mut seen = Vec::new();
-        read_pull_stream(
-            PULL_STREAM.as_bytes(),
-            "alpine:3.20",
-            &mut |p: &PullProgress| {
-                seen.push((p.layer.clone(), p.status.clone(), p.progress.is_some()))
-            },
-        )
-        .unwrap();
-        assert_eq!(seen.len(), 4);
+    fn splits_tags_and_digests() {
+        assert_eq!(split_reference("alpine:3.20"), ("alpine", "3.20"));
         assert_eq!(
-            seen[1],
-            (Some("a258b2a6b59a".into()), "Downloading".into(), true)
+            split_reference("host:5000/a/b"),
+            ("host:5000/a/b", "latest")
         );
-        assert_eq!(seen[3].1, "Status: Downloaded newer image for alpine:3.20");
-    }
-
-    #[test]
-    fn an_error_inside_the_pull_stream_is_a_typed_error() {
-        let err = read_pull_stream(FAILING_PULL_STREAM.as_bytes(), "alpine:3.20", &mut |_| {})
-            .unwrap_err();
-        assert!(
-            matches!(err, Error::PullFailed { ref message, .. } if message == "unexpected EOF"),
-            "{err:?}"
+        assert_eq!(
+            split_reference("host:5000/a@sha256:0123"),
+            ("host:5000/a", "sha256:0123")
         );
-    }
-
-    #[test]
-    fn splits_tags_and_encodes_names() {
-        assert_eq!(split_tag("alpine:3.20"), ("alpine", "3.20"));
-        assert_eq!(split_tag("host:5000/a/b"), ("host:5000/a/b", "latest"));
-        assert_eq!(encode("a b&c"), "a%20b%26c");
     }
 }

@@ -5,8 +5,9 @@
 //! removed whatever happens. It also starts long-running containers and
 //! waits until they are ready, builds images from a directory honouring
 //! `.dockerignore`, and lists containers and images. It talks to the daemon
-//! named by `DOCKER_HOST` (a unix socket by default, or `tcp://host:port`),
-//! checking that address before any request is made.
+//! named by `DOCKER_HOST` (a unix socket by default, or `tcp://host:port`,
+//! over TLS when `DOCKER_TLS_VERIFY` is set), checking that address before
+//! any request is made.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -38,24 +39,34 @@
 //!
 //! # Blocking, and async runtimes
 //!
-//! [`Docker`] owns a small tokio runtime on one background thread for the
+//! [`Docker`] owns a small tokio runtime on a thread of its own for the
 //! async client underneath (as reqwest's blocking client does); each call
-//! blocks the calling thread until it is done. Do not call it from inside an
-//! async runtime: it returns [`Error::InsideAsyncRuntime`] there, instead of
-//! panicking as tokio would. Use `tokio::task::spawn_blocking`. `Docker` is
-//! `Clone`, `Send` and `Sync`.
+//! blocks the calling thread until it is done. Do not call it from inside
+//! an async runtime: every call returns [`Error::InsideAsyncRuntime`] there,
+//! before anything is sent, instead of panicking as tokio would. Calls from
+//! a runtime's blocking pool (`tokio::task::spawn_blocking`) are fine, and so
+//! is dropping the last handle inside an async runtime. `Docker` is `Clone`,
+//! `Send` and `Sync`.
 //!
-//! # Built on shiplift, minus its faults
+//! # Bounded
 //!
-//! shiplift 0.7 drives the container lifecycle. What it cannot express or
-//! gets wrong goes through a small direct Engine API client on the same
-//! socket: a malformed `DOCKER_HOST` is a typed error (shiplift panics);
-//! build contexts honour `.dockerignore` and are streamed, never read whole
-//! (shiplift tars and gzips the whole directory); build failures inside the
-//! output stream become [`Error::BuildFailed`]; the daemon's own message is
-//! kept in [`Error::Daemon`]; stdin is attached with `StdinOnce`, so the
-//! container sees the end of its input; image lists parse answers without
-//! `VirtualSize` (Docker Engine 25+). No shiplift type appears in this API.
+//! Every call has a deadline ([`Timeouts`]): a daemon that accepts a
+//! connection and never answers is an [`Error::DaemonTimeout`] within it. A
+//! run is bounded by its [`timeout`](RunOptions::timeout) whatever the
+//! container does with its stdin, and keeps at most
+//! [`output_limit`](RunOptions::output_limit) bytes of each output stream.
+//!
+//! # Built on bollard
+//!
+//! [bollard](https://docs.rs/bollard) makes the requests and parses the
+//! answers, over one hyper client of dock-lite's (a unix socket, TCP, or TLS
+//! with the docker CLI's `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`). The
+//! Engine API version is agreed with the daemon on first use, as the docker
+//! CLI does, and every request carries it. Two calls are made directly on
+//! the same client: the ping that agrees on the version (its answer's
+//! headers say it; bollard drops them), and the wait for a run's exit, which
+//! must be registered before the container starts. No bollard type appears
+//! in this API.
 //!
 //! # `.dockerignore`
 //!
@@ -72,21 +83,31 @@ mod client;
 mod container;
 mod context;
 mod detached;
-mod engine;
 mod error;
 mod host;
 mod images;
 mod list;
 mod options;
-mod progress;
 mod run;
+mod runtime;
+mod timeouts;
+mod tls;
+mod transport;
+mod version;
 
 pub use build::{BuildOptions, BuildOutput};
-pub use client::{Docker, VersionInfo, PING_TIMEOUT};
-pub use detached::RunningContainer;
+pub use client::{Docker, VersionInfo};
+pub use detached::{RunningContainer, LOGS_LIMIT};
 pub use error::{BoxError, Error, Result};
 pub use host::{DockerHost, DEFAULT_SOCKET, HOST_ENV_VAR};
 pub use images::{ImageSummary, PullProgress};
 pub use list::{ContainerSummary, ListOptions, PortMapping};
-pub use options::{Mount, PullPolicy, RunOptions};
-pub use run::RunOutput;
+pub use options::{Mount, PullPolicy, RunOptions, DEFAULT_OUTPUT_LIMIT};
+pub use run::{OutputStream, RunOutput};
+pub use timeouts::{Timeouts, PING_TIMEOUT};
+pub use tls::{TlsOptions, CERT_PATH_ENV_VAR, TLS_VERIFY_ENV_VAR};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::client::Docker;
-use crate::engine::Body;
 use crate::error::Result;
-use crate::images::{encode, null_as_default};
+use crate::images::null_as_default;
 
 /// Which containers to list. `Default`: the running ones, unfiltered.
 ///
@@ -51,19 +50,21 @@ impl ListOptions {
         self
     }
 
-    fn query(&self) -> String {
-        let mut filters = serde_json::Map::new();
-        for (key, values) in [
+    fn query(&self) -> bollard::query_parameters::ListContainersOptions {
+        let filters: std::collections::HashMap<String, Vec<String>> = [
             ("label", &self.labels),
             ("name", &self.names),
             ("ancestor", &self.ancestors),
-        ] {
-            if !values.is_empty() {
-                filters.insert(key.into(), serde_json::json!(values));
-            }
+        ]
+        .into_iter()
+        .filter(|(_, values)| !values.is_empty())
+        .map(|(key, values)| (key.to_owned(), values.clone()))
+        .collect();
+        bollard::query_parameters::ListContainersOptions {
+            all: self.all,
+            filters: Some(filters),
+            ..Default::default()
         }
-        let filters = serde_json::Value::Object(filters).to_string();
-        format!("all={}&filters={}", self.all, encode(&filters))
     }
 }
 
@@ -125,12 +126,51 @@ impl ContainerSummary {
     }
 }
 
+impl From<bollard::models::ContainerSummary> for ContainerSummary {
+    fn from(summary: bollard::models::ContainerSummary) -> Self {
+        ContainerSummary {
+            id: summary.id.unwrap_or_default(),
+            names: summary.names.unwrap_or_default(),
+            image: summary.image.unwrap_or_default(),
+            command: summary.command.unwrap_or_default(),
+            state: summary
+                .state
+                .map(|state| state.to_string())
+                .unwrap_or_default(),
+            status: summary.status.unwrap_or_default(),
+            ports: summary
+                .ports
+                .unwrap_or_default()
+                .into_iter()
+                .map(|port| PortMapping {
+                    container_port: port.private_port,
+                    host_port: port.public_port,
+                    host_ip: port.ip,
+                    protocol: port.typ.map(|typ| typ.to_string()).unwrap_or_default(),
+                })
+                .collect(),
+            labels: summary.labels.unwrap_or_default().into_iter().collect(),
+            created: summary.created.unwrap_or_default(),
+        }
+    }
+}
+
 impl Docker {
     /// Lists containers: the running ones by default; see [`ListOptions`].
     pub fn list_containers(&self, options: &ListOptions) -> Result<Vec<ContainerSummary>> {
-        let path = format!("/containers/json?{}", options.query());
-        self.engine()
-            .json("list containers", "GET", &path, Body::Empty)
+        let query = options.query();
+        self.call(
+            "list containers",
+            self.timeouts().request,
+            |api| async move {
+                let listed = api
+                    .docker
+                    .list_containers(Some(query))
+                    .await
+                    .map_err(|err| api.error("list containers", err))?;
+                Ok(listed.into_iter().map(ContainerSummary::from).collect())
+            },
+        )
     }
 }
 
@@ -139,24 +179,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn filters_become_the_daemons_json_filter_argument() {
+    fn filters_become_the_daemons_filter_argument() {
         let query = ListOptions::default()
             .all(true)
             .label("a", "b")
             .label("c", "d")
             .name("web")
             .query();
-        assert!(query.starts_with("all=true&filters="), "{query}");
-        assert!(
-            query.contains("%22label%22:%5B%22a%3Db%22%2C%22c%3Dd%22%5D"),
-            "{query}"
-        );
+        assert!(query.all);
+        let filters = query.filters.unwrap();
+        assert_eq!(filters["label"], ["a=b", "c=d"]);
+        assert_eq!(filters["name"], ["web"]);
+        assert!(!filters.contains_key("ancestor"));
     }
+
+    /// `GET /containers/json` as Docker 20.10 (API 1.41) answers it.
+    const API_1_41_CONTAINERS: &str = r#"[{"Id":"0123456789abcdef","Names":["/web"],"Image":"alpine","ImageID":"sha256:1","Command":"sleep 60","Created":1715000000,"Ports":[{"PrivatePort":5672,"PublicPort":49153,"IP":"127.0.0.1","Type":"tcp"},{"PrivatePort":80,"Type":"tcp"}],"Labels":null,"State":"running","Status":"Up 2 seconds","HostConfig":{"NetworkMode":"default"},"NetworkSettings":{},"Mounts":[]}]"#;
 
     #[test]
     fn parses_a_container_list_with_null_lists() {
-        let json = r#"[{"Id":"0123456789abcdef","Names":["/web"],"Image":"alpine","ImageID":"sha256:1","Command":"sleep 60","Created":1715000000,"Ports":[{"PrivatePort":5672,"PublicPort":49153,"IP":"127.0.0.1","Type":"tcp"},{"PrivatePort":80,"Type":"tcp"}],"Labels":null,"State":"running","Status":"Up 2 seconds","HostConfig":{"NetworkMode":"default"},"NetworkSettings":{},"Mounts":[]}]"#;
-        let containers: Vec<ContainerSummary> = serde_json::from_str(json).unwrap();
+        let listed: Vec<bollard::models::ContainerSummary> =
+            serde_json::from_str(API_1_41_CONTAINERS).unwrap();
+        let containers: Vec<ContainerSummary> =
+            listed.into_iter().map(ContainerSummary::from).collect();
         let web = &containers[0];
         assert_eq!(web.short_id(), "0123456789ab");
         assert_eq!(web.ports[0].host_port, Some(49153));

@@ -5,7 +5,18 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+
+use crate::error::{Error, Result};
+
+/// The smallest memory limit the daemon accepts (Docker Engine 25 and later;
+/// older engines accept 4 MiB).
+pub(crate) const MIN_MEMORY_BYTES: u64 = 6 * 1024 * 1024;
+
+/// What a run keeps of each of stdout and stderr by default: 64 MiB.
+pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Whether a missing image is pulled before the container is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,15 +66,13 @@ pub struct RunOptions {
     mounts: Vec<Mount>,
     network: Option<String>,
     memory_bytes: Option<u64>,
-    nano_cpus: Option<u64>,
+    cpus: Option<f64>,
     labels: BTreeMap<String, String>,
     pub(crate) published_ports: Vec<u16>,
     pub(crate) stdin: Option<Vec<u8>>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) output_limit: u64,
     pub(crate) pull: PullPolicy,
-    /// The daemon removes the container when it exits, even if this process
-    /// is gone by then: set for runs to completion, not for detached starts.
-    pub(crate) auto_remove: bool,
 }
 
 impl RunOptions {
@@ -79,13 +88,13 @@ impl RunOptions {
             mounts: Vec::new(),
             network: None,
             memory_bytes: None,
-            nano_cpus: None,
+            cpus: None,
             labels: BTreeMap::new(),
             published_ports: Vec::new(),
             stdin: None,
             timeout: None,
+            output_limit: DEFAULT_OUTPUT_LIMIT,
             pull: PullPolicy::Never,
-            auto_remove: false,
         }
     }
 
@@ -133,7 +142,10 @@ impl RunOptions {
         self
     }
 
-    /// Bind-mounts `host_path` at `container_path`.
+    /// Bind-mounts `host_path` at `container_path`. Both must be absolute: a
+    /// relative host path (which the daemon would take for the name of a
+    /// volume) is an [`Error::InvalidOption`] when the container is created,
+    /// before anything is sent.
     pub fn mount(
         mut self,
         host_path: impl Into<PathBuf>,
@@ -155,15 +167,19 @@ impl RunOptions {
         self
     }
 
-    /// Limits the container's memory.
+    /// Limits the container's memory. The daemon's minimum is 6 MiB: a
+    /// smaller limit is an [`Error::InvalidOption`] when the container is
+    /// created, before anything is sent.
     pub fn memory_bytes(mut self, bytes: u64) -> Self {
         self.memory_bytes = Some(bytes);
         self
     }
 
-    /// Limits the container to `cpus` CPUs (0.5 is half a CPU).
+    /// Limits the container to `cpus` CPUs (0.5 is half a CPU). Zero, a
+    /// negative number or NaN is an [`Error::InvalidOption`] when the
+    /// container is created, before anything is sent.
     pub fn cpus(mut self, cpus: f64) -> Self {
-        self.nano_cpus = Some((cpus.max(0.0) * 1e9) as u64);
+        self.cpus = Some(cpus);
         self
     }
 
@@ -188,9 +204,20 @@ impl RunOptions {
         self
     }
 
-    /// Kills and removes the container if it has not finished after `timeout`.
+    /// Kills and removes the container if it has not finished after
+    /// `timeout`, counted from the start of [`Docker::run`](crate::Docker::run)
+    /// (its requests included); stdin still being written does not delay it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The most a run keeps of each of stdout and stderr, in bytes
+    /// ([`DEFAULT_OUTPUT_LIMIT`] unless set). A container that writes more on
+    /// either stream is killed and removed, and the run fails with
+    /// [`Error::OutputTooLarge`], naming the stream.
+    pub fn output_limit(mut self, bytes: u64) -> Self {
+        self.output_limit = bytes;
         self
     }
 
@@ -200,37 +227,90 @@ impl RunOptions {
         self
     }
 
-    /// The body of `POST /containers/create`.
-    pub(crate) fn to_create_body(&self) -> Value {
-        let with_stdin = self.stdin.is_some();
-        let mut config = Map::new();
-        config.insert("Image".into(), json!(self.image));
-        if let Some(entrypoint) = &self.entrypoint {
-            config.insert("Entrypoint".into(), json!(entrypoint));
+    /// Refuses what the daemon would refuse, or silently misread, before
+    /// anything is sent.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let invalid = |option, value: String, reason| {
+            Err(Error::InvalidOption {
+                option,
+                value,
+                reason,
+            })
+        };
+        if self.image.trim().is_empty() {
+            return invalid(
+                "image",
+                format!("{:?}", self.image),
+                "the image name is empty",
+            );
         }
-        if !self.command.is_empty() {
-            config.insert("Cmd".into(), json!(self.command));
+        if let Some(cpus) = self.cpus {
+            if !cpus.is_finite() || cpus <= 0.0 {
+                return invalid(
+                    "cpus",
+                    cpus.to_string(),
+                    "must be a positive number of CPUs",
+                );
+            }
+            if cpus * 1e9 < 1.0 {
+                return invalid("cpus", cpus.to_string(), "below a billionth of a CPU");
+            }
         }
-        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        config.insert("Env".into(), json!(env));
-        if let Some(dir) = &self.working_dir {
-            config.insert("WorkingDir".into(), json!(dir));
+        if let Some(bytes) = self.memory_bytes {
+            if bytes < MIN_MEMORY_BYTES {
+                return invalid(
+                    "memory_bytes",
+                    bytes.to_string(),
+                    "below the daemon's minimum of 6 MiB (6291456 bytes)",
+                );
+            }
+            if i64::try_from(bytes).is_err() {
+                return invalid("memory_bytes", bytes.to_string(), "too large");
+            }
         }
-        if let Some(user) = &self.user {
-            config.insert("User".into(), json!(user));
+        for mount in &self.mounts {
+            if !mount.host_path.is_absolute() {
+                return invalid(
+                    "mount",
+                    mount.host_path.display().to_string(),
+                    "the host path must be absolute (a relative one would name a volume)",
+                );
+            }
+            if !mount.container_path.starts_with('/') {
+                return invalid(
+                    "mount",
+                    mount.container_path.clone(),
+                    "the container path must be absolute",
+                );
+            }
+            if mount
+                .host_path
+                .to_str()
+                .is_none_or(|path| path.contains(':'))
+                || mount.container_path.contains(':')
+            {
+                return invalid(
+                    "mount",
+                    mount.host_path.display().to_string(),
+                    "paths with `:` (or not UTF-8) cannot be bind-mounted",
+                );
+            }
         }
-        config.insert("Labels".into(), json!(self.labels));
-        // StdinOnce closes the container's stdin when the attached client
-        // closes its side: without it, `dot` would wait for input for ever.
-        config.insert("AttachStdin".into(), json!(with_stdin));
-        config.insert("OpenStdin".into(), json!(with_stdin));
-        config.insert("StdinOnce".into(), json!(with_stdin));
-        config.insert("AttachStdout".into(), json!(true));
-        config.insert("AttachStderr".into(), json!(true));
-        config.insert("Tty".into(), json!(false));
+        if self.output_limit == 0 {
+            return invalid("output_limit", "0".into(), "must be at least one byte");
+        }
+        Ok(())
+    }
 
-        let mut host = Map::new();
-        host.insert("AutoRemove".into(), json!(self.auto_remove));
+    /// The body of `POST /containers/create`. Published ports are bound to
+    /// the loopback interface of a local daemon (`local_ports`), to all the
+    /// interfaces of a remote one.
+    pub(crate) fn to_create_body(
+        &self,
+        auto_remove: bool,
+        local_ports: bool,
+    ) -> ContainerCreateBody {
+        let with_stdin = self.stdin.is_some();
         let binds: Vec<String> = self
             .mounts
             .iter()
@@ -239,73 +319,133 @@ impl RunOptions {
                 format!("{}:{}{mode}", m.host_path.display(), m.container_path)
             })
             .collect();
-        host.insert("Binds".into(), json!(binds));
-        if let Some(network) = &self.network {
-            host.insert("NetworkMode".into(), json!(network));
+        let ports: Vec<String> = self
+            .published_ports
+            .iter()
+            .map(|port| format!("{port}/tcp"))
+            .collect();
+        let host_ip = if local_ports { "127.0.0.1" } else { "0.0.0.0" };
+        let bindings: HashMap<String, Option<Vec<PortBinding>>> = ports
+            .iter()
+            .map(|port| {
+                let binding = PortBinding {
+                    host_ip: Some(host_ip.to_owned()),
+                    host_port: Some(String::new()),
+                };
+                (port.clone(), Some(vec![binding]))
+            })
+            .collect();
+        let host_config = HostConfig {
+            auto_remove: Some(auto_remove),
+            binds: Some(binds),
+            network_mode: self.network.clone(),
+            memory: self
+                .memory_bytes
+                .and_then(|bytes| i64::try_from(bytes).ok()),
+            nano_cpus: self.cpus.map(|cpus| (cpus * 1e9).round() as i64),
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            ..Default::default()
+        };
+        ContainerCreateBody {
+            image: Some(self.image.clone()),
+            entrypoint: self.entrypoint.clone(),
+            cmd: (!self.command.is_empty()).then(|| self.command.clone()),
+            env: Some(self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            working_dir: self.working_dir.clone(),
+            user: self.user.clone(),
+            labels: Some(self.labels.clone().into_iter().collect()),
+            // StdinOnce closes the container's stdin when the attached client
+            // closes its side: without it, `dot` would wait for input for ever.
+            attach_stdin: Some(with_stdin),
+            open_stdin: Some(with_stdin),
+            stdin_once: Some(with_stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(false),
+            exposed_ports: (!ports.is_empty()).then_some(ports),
+            host_config: Some(host_config),
+            ..Default::default()
         }
-        if let Some(bytes) = self.memory_bytes {
-            host.insert("Memory".into(), json!(bytes));
-        }
-        if let Some(nano) = self.nano_cpus {
-            host.insert("NanoCpus".into(), json!(nano));
-        }
-        if !self.published_ports.is_empty() {
-            let exposed: Map<String, Value> = self
-                .published_ports
-                .iter()
-                .map(|port| (format!("{port}/tcp"), json!({})))
-                .collect();
-            let bindings: Map<String, Value> = self
-                .published_ports
-                .iter()
-                .map(|port| {
-                    (
-                        format!("{port}/tcp"),
-                        json!([{"HostIp": "127.0.0.1", "HostPort": ""}]),
-                    )
-                })
-                .collect();
-            config.insert("ExposedPorts".into(), Value::Object(exposed));
-            host.insert("PortBindings".into(), Value::Object(bindings));
-        }
-        config.insert("HostConfig".into(), Value::Object(host));
-        Value::Object(config)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn json_body(options: &RunOptions, local: bool) -> serde_json::Value {
+        serde_json::to_value(options.to_create_body(true, local)).unwrap()
+    }
 
     #[test]
     fn stdin_turns_on_stdin_once_and_limits_reach_the_host_config() {
-        let body = RunOptions::new("img")
+        let options = RunOptions::new("img")
             .entrypoint(["sh", "-c"])
             .command(["cat"])
             .stdin(b"x".to_vec())
             .mount("/data", "/in", true)
             .network("none")
-            .memory_bytes(1 << 20)
+            .memory_bytes(64 << 20)
             .cpus(0.5)
-            .publish_port(5672)
-            .to_create_body();
+            .publish_port(5672);
+        options.validate().unwrap();
+        let body = json_body(&options, true);
         assert_eq!(body["StdinOnce"], json!(true));
         assert_eq!(body["OpenStdin"], json!(true));
         assert_eq!(body["Entrypoint"], json!(["sh", "-c"]));
+        assert_eq!(body["ExposedPorts"], json!({"5672/tcp": {}}));
+        assert_eq!(body["HostConfig"]["AutoRemove"], json!(true));
         assert_eq!(body["HostConfig"]["Binds"], json!(["/data:/in:ro"]));
         assert_eq!(body["HostConfig"]["NetworkMode"], json!("none"));
-        assert_eq!(body["HostConfig"]["Memory"], json!(1 << 20));
+        assert_eq!(body["HostConfig"]["Memory"], json!(64 << 20));
         assert_eq!(body["HostConfig"]["NanoCpus"], json!(500_000_000u64));
         assert_eq!(
-            body["HostConfig"]["PortBindings"]["5672/tcp"][0]["HostIp"],
-            json!("127.0.0.1")
+            body["HostConfig"]["PortBindings"]["5672/tcp"][0],
+            json!({"HostIp": "127.0.0.1", "HostPort": ""})
+        );
+        let remote = json_body(&options, false);
+        assert_eq!(
+            remote["HostConfig"]["PortBindings"]["5672/tcp"][0]["HostIp"],
+            json!("0.0.0.0")
         );
     }
 
     #[test]
     fn without_stdin_nothing_is_attached_to_it() {
-        let body = RunOptions::new("img").to_create_body();
+        let body = json_body(&RunOptions::new("img"), true);
         assert_eq!(body["StdinOnce"], json!(false));
         assert_eq!(body["AttachStdin"], json!(false));
+        assert!(body.get("Cmd").is_none());
+    }
+
+    fn refused(options: RunOptions) -> &'static str {
+        match options.validate() {
+            Err(Error::InvalidOption { option, .. }) => option,
+            other => panic!("expected InvalidOption, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn impossible_limits_and_relative_mounts_are_refused() {
+        let base = || RunOptions::new("img");
+        assert_eq!(refused(base().cpus(-1.0)), "cpus");
+        assert_eq!(refused(base().cpus(f64::NAN)), "cpus");
+        assert_eq!(refused(base().cpus(0.0)), "cpus");
+        assert_eq!(refused(base().cpus(f64::INFINITY)), "cpus");
+        assert_eq!(refused(base().memory_bytes(0)), "memory_bytes");
+        assert_eq!(
+            refused(base().memory_bytes(MIN_MEMORY_BYTES - 1)),
+            "memory_bytes"
+        );
+        assert_eq!(refused(base().mount("data", "/in", false)), "mount");
+        assert_eq!(refused(base().mount("/data", "in", false)), "mount");
+        assert_eq!(refused(base().output_limit(0)), "output_limit");
+        assert_eq!(refused(RunOptions::new(" ")), "image");
+        base()
+            .cpus(0.01)
+            .memory_bytes(MIN_MEMORY_BYTES)
+            .validate()
+            .unwrap();
     }
 }

@@ -1,14 +1,24 @@
 //! Running a container to completion: stdin in, stdout and stderr out.
 
-use std::io::{ErrorKind, Read, Write};
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use bollard::container::LogOutput;
+use bollard::query_parameters::AttachContainerOptions;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio::io::AsyncWriteExt;
 
-use crate::client::Docker;
-use crate::engine::{transport, Body, Response, Socket};
+use crate::client::{Api, Docker};
+use crate::container::{read_exit_code, within};
 use crate::error::{Error, Result};
-use crate::options::RunOptions;
+use crate::options::{PullPolicy, RunOptions};
+use crate::runtime::refuse_inside_async_runtime;
+use crate::timeouts::Timeouts;
+
+/// How long the exit code may take to arrive once the output has ended,
+/// for a run without a timeout of its own.
+const EXIT_REPORT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a container ended, and what it printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +42,48 @@ impl RunOutput {
     }
 }
 
+/// One of a container's output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputStream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl std::fmt::Display for OutputStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OutputStream::Stdout => "stdout",
+            OutputStream::Stderr => "stderr",
+        })
+    }
+}
+
+/// What the runtime needs of a run, owned.
+struct Plan {
+    body: bollard::models::ContainerCreateBody,
+    image: String,
+    pull: PullPolicy,
+    stdin: Option<Bytes>,
+    timeout: Option<Duration>,
+    output_limit: u64,
+    timeouts: Timeouts,
+}
+
 impl Docker {
     /// Creates a container from `options`, attaches to it, starts it, feeds
     /// it the options' stdin, collects its stdout and stderr until it exits,
-    /// and removes it, whatever happened (non-zero exit, timeout, error): no
-    /// container is left behind.
+    /// and removes it, whatever happened (non-zero exit, timeout, too much
+    /// output, error): no container is left behind.
+    ///
+    /// The options are checked first ([`Error::InvalidOption`]), and nothing
+    /// is created from inside an async runtime ([`Error::InsideAsyncRuntime`]). The
+    /// [`timeout`](RunOptions::timeout) holds whatever the container does
+    /// with its stdin: one that never reads it, or exits without reading it,
+    /// ends the run on time. Each of stdout and stderr is kept up to the
+    /// [`output_limit`](RunOptions::output_limit).
     ///
     /// The daemon is also told to remove the container when it exits, so
     /// that it goes even if this process dies first (only a process killed
@@ -44,171 +91,171 @@ impl Docker {
     /// leaves it behind, created but never started: label your runs to find
     /// such leftovers).
     pub fn run(&self, options: &RunOptions) -> Result<RunOutput> {
+        refuse_inside_async_runtime()?;
+        options.validate()?;
         let started = Instant::now();
-        let mut options = options.clone();
-        options.auto_remove = true;
-        let options = &options;
-        let id = self.create_container(options)?;
-        match self.run_created(&id, options, started) {
-            // The wait ended with the daemon's removal: nothing left to do.
-            Ok(output) => Ok(output),
-            Err(err) => {
-                // The run's own error matters more than a failed clean-up.
-                let _ = self.remove_container(&id);
-                Err(err)
-            }
-        }
-    }
-
-    fn run_created(&self, id: &str, options: &RunOptions, started: Instant) -> Result<RunOutput> {
-        let stdin = options.stdin.as_deref();
-        let path = format!(
-            "/containers/{id}/attach?stream=1&stdout=1&stderr=1{}",
-            if stdin.is_some() { "&stdin=1" } else { "" }
-        );
-        // Attached, and waited for, before the start: no output is missed,
-        // and the exit code is caught. The wait ends once the daemon has
-        // removed the container, so none is listed after `run` returns.
-        let socket = self.engine().upgrade("attach to container", &path)?;
-        let exit = self.engine().send(
-            "wait for container",
-            "POST",
-            &format!("/containers/{id}/wait?condition=removed"),
-            Body::Empty,
-            Some(EXIT_REPORT_TIMEOUT),
-        )?;
-        self.start_container(id)?;
-        let deadline = options.timeout.map(|timeout| started + timeout);
-        let timed_out = || Error::RunTimeout {
+        let plan = Plan {
+            body: options.to_create_body(true, self.host().is_local()),
             image: options.image.clone(),
-            timeout: options.timeout.unwrap_or_default(),
+            pull: options.pull,
+            stdin: options.stdin.as_deref().map(Bytes::copy_from_slice),
+            timeout: options.timeout,
+            output_limit: options.output_limit,
+            timeouts: self.timeouts(),
         };
-        let (stdout, stderr) = exchange(socket, stdin, deadline).map_err(|err| match err {
-            Exchange::TimedOut => timed_out(),
-            Exchange::Io(err) => transport("read container output", err),
-        })?;
-        let exit_code = read_exit_code(exit)?;
-        Ok(RunOutput {
-            exit_code,
-            stdout,
-            stderr,
-            duration: started.elapsed(),
+        let api = self.api();
+        self.run_on_runtime(async move {
+            within(
+                "create container",
+                plan.timeouts.request,
+                api.agreed_version(),
+            )
+            .await?;
+            run(api, plan, started).await
         })
     }
 }
 
-/// How long the exit code may take to arrive once the output has ended.
-const EXIT_REPORT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Reads the answer of `POST /containers/{id}/wait`.
-fn read_exit_code(response: Response) -> Result<i64> {
-    #[derive(Deserialize)]
-    struct Exit {
-        #[serde(rename = "StatusCode")]
-        status_code: i64,
-        #[serde(rename = "Error", default)]
-        error: Option<ExitError>,
-    }
-    #[derive(Deserialize)]
-    struct ExitError {
-        #[serde(rename = "Message", default)]
-        message: String,
-    }
-    let operation = "wait for container";
-    let body = response.success(operation)?.bytes(operation)?;
-    let exit: Exit = serde_json::from_slice(&body).map_err(|err| transport(operation, err))?;
-    match exit.error {
-        Some(error) if !error.message.is_empty() => Err(Error::Daemon {
-            operation,
-            status: 200,
-            message: error.message,
-        }),
-        _ => Ok(exit.status_code),
-    }
-}
-
-enum Exchange {
-    TimedOut,
-    Io(std::io::Error),
-}
-
-/// Writes `stdin` (then closes it) while reading the multiplexed output
-/// until the container closes the stream; gives up at `deadline`.
-fn exchange(
-    socket: Socket,
-    stdin: Option<&[u8]>,
-    deadline: Option<Instant>,
-) -> std::result::Result<(Vec<u8>, Vec<u8>), Exchange> {
-    let writer = match stdin {
-        Some(_) => Some(socket.try_clone().map_err(Exchange::Io)?),
-        None => None,
-    };
-    std::thread::scope(|scope| {
-        if let (Some(mut writer), Some(bytes)) = (writer, stdin) {
-            // A separate thread, so that a container that writes a lot before
-            // reading all its input cannot deadlock us. A container that exits
-            // without reading its input makes the write fail: that is its choice.
-            scope.spawn(move || {
-                let _ = writer.write_all(bytes);
-                let _ = writer.shutdown_write();
-            });
+async fn run(api: Api, plan: Plan, started: Instant) -> Result<RunOutput> {
+    let id = api
+        .create_container(plan.body.clone(), &plan.image, plan.pull, plan.timeouts)
+        .await?;
+    match run_created(&api, &id, &plan, started).await {
+        // The wait ended with the daemon's removal: nothing left to do.
+        Ok(output) => Ok(output),
+        Err(err) => {
+            // The run's own error matters more than a failed clean-up.
+            let _ = within(
+                "remove container",
+                plan.timeouts.request,
+                api.remove_container(&id),
+            )
+            .await;
+            Err(err)
         }
-        read_frames(socket, deadline)
+    }
+}
+
+async fn run_created(api: &Api, id: &str, plan: &Plan, started: Instant) -> Result<RunOutput> {
+    let request = plan.timeouts.request;
+    let options = AttachContainerOptions {
+        stream: true,
+        stdout: true,
+        stderr: true,
+        stdin: plan.stdin.is_some(),
+        logs: false,
+        detach_keys: None,
+    };
+    // Attached, and waited for, before the start: no output is missed, and
+    // the exit code is caught. The wait ends once the daemon has removed
+    // the container, so none is listed after `run` returns.
+    let attached = within("attach to container", request, async {
+        api.docker
+            .attach_container(id, Some(options))
+            .await
+            .map_err(|err| api.error("attach to container", err))
+    })
+    .await?;
+    let exit = within("wait for container", request, api.register_wait(id)).await?;
+    within("start container", request, api.start_container(id)).await?;
+
+    let deadline = plan
+        .timeout
+        .map(|timeout| tokio::time::Instant::from_std(started + timeout));
+    let timed_out = || Error::RunTimeout {
+        image: plan.image.clone(),
+        timeout: plan.timeout.unwrap_or_default(),
+    };
+    // The writer is a task of its own: a container that reads its input
+    // slowly, or never, cannot hold up the output, and the task is dropped
+    // (with its half of the connection) once the output has ended.
+    let mut input = attached.input;
+    let writer = plan.stdin.clone().map(|bytes| {
+        tokio::spawn(async move {
+            // A container that exits without reading its input makes the
+            // write fail: that is its choice.
+            if input.write_all(&bytes).await.is_ok() {
+                // Half-closes the connection: the container sees the end of its stdin.
+                let _ = input.shutdown().await;
+            }
+        })
+    });
+    let collected = collect(attached.output, plan.output_limit, deadline).await;
+    if let Some(writer) = writer {
+        writer.abort();
+    }
+    let (stdout, stderr) = match collected {
+        Ok(output) => output,
+        Err(Collect::TimedOut) => return Err(timed_out()),
+        Err(Collect::TooLarge { stream, received }) => {
+            return Err(Error::OutputTooLarge {
+                image: plan.image.clone(),
+                stream,
+                limit: plan.output_limit,
+                received,
+            })
+        }
+        Err(Collect::Failed(err)) => return Err(api.error("read container output", err)),
+    };
+    let exit_code = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, read_exit_code(exit))
+            .await
+            .map_err(|_| timed_out())??,
+        None => {
+            within(
+                "wait for container",
+                EXIT_REPORT_TIMEOUT,
+                read_exit_code(exit),
+            )
+            .await?
+        }
+    };
+    Ok(RunOutput {
+        exit_code,
+        stdout,
+        stderr,
+        duration: started.elapsed(),
     })
 }
 
-/// Reads the attach stream: frames of an 8-byte header (stream, 0, 0, 0,
-/// big-endian length) and a payload.
-fn read_frames(
-    mut socket: Socket,
-    deadline: Option<Instant>,
-) -> std::result::Result<(Vec<u8>, Vec<u8>), Exchange> {
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let mut header = [0u8; 8];
-    loop {
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Exchange::TimedOut);
-            }
-            socket.set_read_timeout(Some(left)).map_err(Exchange::Io)?;
-        }
-        match read_exact_or_eof(&mut socket, &mut header) {
-            Ok(false) => return Ok((stdout, stderr)),
-            Ok(true) => {}
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Err(Exchange::TimedOut)
-            }
-            Err(err) => return Err(Exchange::Io(err)),
-        }
-        let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        let target = if header[0] == 2 {
-            &mut stderr
-        } else {
-            &mut stdout
-        };
-        let start = target.len();
-        target.resize(start + length, 0);
-        socket
-            .read_exact(&mut target[start..])
-            .map_err(|err| match err.kind() {
-                ErrorKind::WouldBlock | ErrorKind::TimedOut => Exchange::TimedOut,
-                _ => Exchange::Io(err),
-            })?;
-    }
+enum Collect {
+    TimedOut,
+    TooLarge { stream: OutputStream, received: u64 },
+    Failed(bollard::errors::Error),
 }
 
-/// Fills `buf`; `Ok(false)` on a clean end of stream before the first byte.
-fn read_exact_or_eof(socket: &mut Socket, buf: &mut [u8]) -> std::io::Result<bool> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match socket.read(&mut buf[filled..]) {
-            Ok(0) if filled == 0 => return Ok(false),
-            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
-            Ok(read) => filled += read,
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
+type Output =
+    Pin<Box<dyn Stream<Item = std::result::Result<LogOutput, bollard::errors::Error>> + Send>>;
+
+/// Reads the container's output until it ends, keeping each stream up to
+/// `limit` bytes; gives up at `deadline`.
+async fn collect(
+    mut output: Output,
+    limit: u64,
+    deadline: Option<tokio::time::Instant>,
+) -> std::result::Result<(Vec<u8>, Vec<u8>), Collect> {
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    loop {
+        let next = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, output.next())
+                .await
+                .map_err(|_| Collect::TimedOut)?,
+            None => output.next().await,
+        };
+        let (stream, target, message) = match next {
+            None => return Ok((stdout, stderr)),
+            Some(Err(err)) => return Err(Collect::Failed(err)),
+            Some(Ok(LogOutput::StdErr { message })) => (OutputStream::Stderr, &mut stderr, message),
+            // Without a TTY the daemon multiplexes; a raw stream is stdout.
+            Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => {
+                (OutputStream::Stdout, &mut stdout, message)
+            }
+            Some(Ok(LogOutput::StdIn { .. })) => continue,
+        };
+        let received = (target.len() + message.len()) as u64;
+        if received > limit {
+            return Err(Collect::TooLarge { stream, received });
         }
+        target.extend_from_slice(&message);
     }
-    Ok(true)
 }

@@ -118,3 +118,14 @@ fn a_socket_this_user_may_not_open_is_permission_denied_within_two_seconds() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
 }
+
+#[cfg(not(feature = "tls"))]
+#[test]
+fn without_the_tls_feature_tls_is_a_typed_error() {
+    let err = Docker::connect_with_tls(
+        DockerHost::parse("tcp://127.0.0.1:2376").unwrap(),
+        &dock_lite::TlsOptions::from_cert_path("/nonexistent"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::TlsConfig { .. }), "{err:?}");
+}

@@ -45,3 +45,28 @@ fn a_pull_that_cannot_succeed_is_a_typed_error_quickly() {
     assert!(matches!(err, Error::PullFailed { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[test]
+fn an_image_pinned_by_digest_is_pulled() {
+    let docker = docker();
+    let registry = common::registry::Registry::serving(&base_image());
+    let pinned = format!(
+        "{}/dock-lite-test/pinned@{}",
+        registry.address, registry.digest
+    );
+    let mut messages = Vec::new();
+    docker
+        .pull_image(&pinned, |progress| messages.push(progress.status.clone()))
+        .unwrap_or_else(|err| panic!("pull {pinned}: {err:?}"));
+    assert!(
+        messages
+            .iter()
+            .any(|status| status.contains(&registry.digest)),
+        "{messages:#?}"
+    );
+    assert!(docker.image_exists(&pinned).unwrap());
+    docker
+        .remove_image(&pinned, false)
+        .expect("untag the digest");
+    assert!(!docker.image_exists(&pinned).unwrap());
+}

@@ -4,8 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::proxy::{Proxy, ENGINE_SOCKET};
 use common::{base_image, containers_labelled, docker, TEST_LABEL};
-use dock_lite::{Error, PullPolicy, RunOptions};
+use dock_lite::{Error, OutputStream, PullPolicy, RunOptions};
 
 fn sh(script: &str, test: &str) -> RunOptions {
     RunOptions::new(base_image())
@@ -216,4 +217,219 @@ fn the_daemon_removes_the_container_of_a_client_that_died_mid_run() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// 50 MB of stdin, which the containers below never read.
+fn fifty_megabytes() -> Vec<u8> {
+    vec![b'x'; 50_000_000]
+}
+
+/// How long the docker CLI takes to run `script` with `stdin` on its stdin.
+fn docker_cli_time(script: &str, stdin: &[u8]) -> Duration {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(stdin).unwrap();
+    let started = Instant::now();
+    let status = std::process::Command::new("docker")
+        .args(["run", "-i", "--rm", "--network", "none", "--label"])
+        .arg(format!("{TEST_LABEL}=cli-reference"))
+        .args([&base_image(), "sh", "-c", script])
+        .stdin(std::fs::File::open(file.path()).unwrap())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("the docker CLI runs");
+    assert!(status.success());
+    started.elapsed()
+}
+
+#[test]
+fn fifty_megabytes_of_stdin_to_a_container_that_exits_at_once_take_no_longer_than_with_the_cli() {
+    let docker = docker();
+    let cli = docker_cli_time("true", &fifty_megabytes());
+    let started = Instant::now();
+    let output = docker
+        .run(&sh("true", "stdin-true").stdin(fifty_megabytes()))
+        .expect("run");
+    let ours = started.elapsed();
+    eprintln!("true with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?}");
+    assert!(output.success());
+    assert!(
+        ours <= cli + Duration::from_secs(1),
+        "dock-lite {ours:?}, CLI {cli:?}"
+    );
+    assert!(containers_labelled(&docker, "stdin-true").is_empty());
+}
+
+#[test]
+fn fifty_megabytes_of_stdin_to_a_container_that_sleeps_end_with_its_exit_as_with_the_cli() {
+    let docker = docker();
+    let cli = docker_cli_time("sleep 5", &fifty_megabytes());
+    let started = Instant::now();
+    let output = docker
+        .run(&sh("sleep 5; echo done", "stdin-sleep").stdin(fifty_megabytes()))
+        .expect("run");
+    let ours = started.elapsed();
+    eprintln!("sleep 5 with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?}");
+    assert_eq!(output.stdout, b"done\n");
+    assert!(
+        ours <= cli + Duration::from_secs(1),
+        "dock-lite {ours:?}, CLI {cli:?}"
+    );
+    assert!(containers_labelled(&docker, "stdin-sleep").is_empty());
+}
+
+#[test]
+fn fifty_megabytes_of_stdin_to_a_container_that_outlives_its_timeout_end_in_a_run_timeout_on_time()
+{
+    let docker = docker();
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let err = docker
+        .run(
+            &sh("sleep 3600", "stdin-timeout")
+                .stdin(fifty_megabytes())
+                .timeout(timeout),
+        )
+        .unwrap_err();
+    let ours = started.elapsed();
+    eprintln!("sleep 3600 with 50 MB of stdin and a 2 s timeout: {err} after {ours:.2?}");
+    assert!(matches!(err, Error::RunTimeout { .. }), "{err:?}");
+    assert!(
+        ours >= timeout && ours <= timeout + Duration::from_secs(1),
+        "{ours:?}"
+    );
+    assert!(containers_labelled(&docker, "stdin-timeout").is_empty());
+}
+
+/// Set when this test binary re-runs itself to measure its memory alone.
+const OUTPUT_CAP_CHILD_VAR: &str = "DOCK_LITE_OUTPUT_CAP_CHILD";
+
+/// The peak resident memory of this process, from /proc/self/status.
+fn peak_resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))
+        .unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[test]
+fn three_hundred_megabytes_of_stdout_past_a_sixteen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory(
+) {
+    const LIMIT: u64 = 16 * 1024 * 1024;
+    if std::env::var_os(OUTPUT_CAP_CHILD_VAR).is_some() {
+        let docker = docker();
+        docker
+            .run(&sh("true", "output-cap"))
+            .expect("a warm-up run");
+        let before = peak_resident_bytes();
+        let err = docker
+            .run(&sh("head -c 300000000 /dev/zero", "output-cap").output_limit(LIMIT))
+            .unwrap_err();
+        let growth = peak_resident_bytes() - before;
+        match err {
+            Error::OutputTooLarge {
+                stream: OutputStream::Stdout,
+                limit: LIMIT,
+                received,
+                ..
+            } => assert!(received > LIMIT),
+            other => panic!("expected OutputTooLarge on stdout, got {other:?}"),
+        }
+        println!("MEMORY_GROWTH={growth}");
+        return;
+    }
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "--nocapture", "three_hundred_megabytes_of_stdout_past_a_sixteen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory"])
+        .env(OUTPUT_CAP_CHILD_VAR, "1")
+        .output()
+        .expect("the child test runs");
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let growth: u64 = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("MEMORY_GROWTH="))
+        .expect("the child reports its memory growth")
+        .parse()
+        .unwrap();
+    eprintln!(
+        "peak memory grew by {} MiB for a 16 MiB limit",
+        growth >> 20
+    );
+    assert!(growth < 3 * LIMIT, "memory grew by {growth} bytes");
+    assert!(containers_labelled(&docker(), "output-cap").is_empty());
+}
+
+#[test]
+fn too_much_stderr_is_a_typed_error_naming_stderr() {
+    let docker = docker();
+    let err = docker
+        .run(&sh("head -c 3000000 /dev/zero >&2", "stderr-cap").output_limit(1 << 20))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::OutputTooLarge { stream: OutputStream::Stderr, limit, .. } if limit == 1 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("stderr"), "{err}");
+    assert!(containers_labelled(&docker, "stderr-cap").is_empty());
+}
+
+#[test]
+fn impossible_options_are_typed_errors_before_anything_is_sent() {
+    testkit::require_docker();
+    let proxy = Proxy::start(ENGINE_SOCKET);
+    let docker = dock_lite::Docker::connect_to(proxy.host()).unwrap();
+    let base = || sh("true", "invalid-options");
+    for (options, option) in [
+        (base().cpus(-1.0), "cpus"),
+        (base().cpus(f64::NAN), "cpus"),
+        (base().memory_bytes(0), "memory_bytes"),
+        (base().memory_bytes(1 << 20), "memory_bytes"),
+        (base().mount("relative/dir", "/data", true), "mount"),
+    ] {
+        for result in [
+            docker.run(&options).map(drop),
+            docker.start_detached(&options).map(drop),
+        ] {
+            match result {
+                Err(Error::InvalidOption {
+                    option: refused, ..
+                }) => assert_eq!(refused, option),
+                other => panic!("{option}: expected InvalidOption, got {other:?}"),
+            }
+        }
+    }
+    assert!(
+        proxy.request_paths().is_empty(),
+        "{:?}",
+        proxy.request_paths()
+    );
+}
+
+#[test]
+fn a_missing_network_is_named_and_not_taken_for_a_missing_image() {
+    // Docker 20.10 finds it missing at start, Docker 25+ at create (see
+    // tests/negotiation.rs): either way the daemon's message names it.
+    let docker = docker();
+    let err = docker
+        .run(&sh("true", "missing-network").network("dock-lite-test-no-such-network"))
+        .unwrap_err();
+    match &err {
+        Error::Daemon {
+            operation: "create container" | "start container",
+            status: 404,
+            message,
+        } => assert!(
+            message.contains("dock-lite-test-no-such-network"),
+            "{message}"
+        ),
+        other => panic!("expected the daemon's 404, got {other:?}"),
+    }
+    assert!(containers_labelled(&docker, "missing-network").is_empty());
 }

@@ -1,7 +1,15 @@
 //! Helpers shared by the engine tests.
 #![allow(dead_code)] // not every test file uses every helper
 
-use dock_lite::{Docker, ListOptions};
+pub mod fake_daemon;
+pub mod proxy;
+pub mod registry;
+#[cfg(feature = "tls")]
+pub mod tls_proxy;
+
+use std::time::Duration;
+
+use dock_lite::{Docker, DockerHost, ListOptions};
 
 /// Every container and image a test creates carries this label (value: the test's name).
 pub const TEST_LABEL: &str = "dev.dock-lite.test";
@@ -27,4 +35,58 @@ pub fn containers_labelled(docker: &Docker, value: &str) -> Vec<String> {
         .into_iter()
         .map(|container| container.id)
         .collect()
+}
+
+/// A daemon that accepts connections on a unix socket and never answers.
+pub fn silent_unix_daemon() -> (tempfile::TempDir, DockerHost) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("silent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    (dir, DockerHost::Unix(path.to_string_lossy().into_owned()))
+}
+
+/// A daemon that accepts TCP connections on loopback and never answers.
+pub fn silent_tcp_daemon() -> DockerHost {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = DockerHost::parse(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    host
+}
+
+/// Removes, with the docker CLI, the containers labelled `TEST_LABEL=value`
+/// (for tests whose client could not).
+pub fn force_remove_labelled(value: &str) {
+    let listed = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={TEST_LABEL}={value}"),
+        ])
+        .output()
+        .expect("docker ps runs");
+    for id in String::from_utf8_lossy(&listed.stdout).split_whitespace() {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", "-v", id])
+            .output();
+    }
+}
+
+/// Asserts that `elapsed` is no less than `bound` and at most a second more.
+pub fn assert_on_time(what: &str, elapsed: Duration, bound: Duration) {
+    assert!(
+        elapsed >= bound && elapsed <= bound + Duration::from_secs(1),
+        "{what}: {elapsed:?} for a bound of {bound:?}"
+    );
 }
