@@ -8,7 +8,7 @@ use mq_lite::{ConsumeOptions, Error, HeaderValue, Message, QueueOptions};
 
 #[test]
 fn get_returns_none_at_once_on_an_empty_queue() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("empty"), &QueueOptions::default())
         .unwrap();
@@ -19,7 +19,7 @@ fn get_returns_none_at_once_on_an_empty_queue() {
 
 #[test]
 fn bodies_round_trip_byte_for_byte_empty_binary_and_16_mib() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("bodies"), &QueueOptions::default())
         .unwrap();
@@ -38,7 +38,7 @@ fn bodies_round_trip_byte_for_byte_empty_binary_and_16_mib() {
 
 #[test]
 fn properties_reach_the_consumer() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("props"), &QueueOptions::default())
         .unwrap();
@@ -70,7 +70,7 @@ fn properties_reach_the_consumer() {
 
 #[test]
 fn publishing_to_a_deleted_queue_is_unroutable_not_silently_dropped() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("deleted");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -90,7 +90,7 @@ fn publishing_to_a_deleted_queue_is_unroutable_not_silently_dropped() {
 
 #[test]
 fn a_batch_to_a_deleted_queue_is_unroutable_whatever_its_size() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("deleted-batch");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -114,7 +114,7 @@ fn a_batch_to_a_deleted_queue_is_unroutable_whatever_its_size() {
 
 #[test]
 fn a_batch_is_confirmed_once_and_arrives_in_order() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("batch"), &QueueOptions::default())
         .unwrap();
@@ -132,7 +132,7 @@ fn a_batch_is_confirmed_once_and_arrives_in_order() {
 
 #[test]
 fn a_delivery_dropped_without_ack_comes_back_redelivered() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("dropped"), &QueueOptions::default())
         .unwrap();
@@ -148,7 +148,7 @@ fn a_delivery_dropped_without_ack_comes_back_redelivered() {
 
 #[test]
 fn nack_with_requeue_redelivers_and_reject_without_requeue_drops() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("nack"), &QueueOptions::default())
         .unwrap();
@@ -162,7 +162,7 @@ fn nack_with_requeue_redelivers_and_reject_without_requeue_drops() {
 
 #[test]
 fn consume_iterates_with_prefetch_and_ends_after_the_idle_timeout() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("consume"), &QueueOptions::default())
         .unwrap();
@@ -188,7 +188,7 @@ fn consume_iterates_with_prefetch_and_ends_after_the_idle_timeout() {
 
 #[test]
 fn a_consumer_moves_to_another_thread_and_unacked_messages_return_when_it_is_dropped() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("thread"), &QueueOptions::default())
         .unwrap();
@@ -224,7 +224,7 @@ fn a_consumer_moves_to_another_thread_and_unacked_messages_return_when_it_is_dro
 
 #[test]
 fn a_consumer_of_a_deleted_queue_ends_with_a_typed_error() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("cancelled");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -237,7 +237,7 @@ fn a_consumer_of_a_deleted_queue_ends_with_a_typed_error() {
 
 #[test]
 fn unconfirmed_publishes_arrive_and_do_not_disturb_later_confirmed_ones() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("unconfirmed"), &QueueOptions::default())
         .unwrap();

@@ -26,7 +26,7 @@ fn a_thousand_persistent_confirmed_messages_survive_a_broker_restart() {
     let docker = Cli::default();
     let mut broker = RestartableBroker::start(&docker);
     {
-        let mut connection = Connection::open(&broker.url()).unwrap();
+        let connection = Connection::open(&broker.url()).unwrap();
         let queue = connection
             .declare_queue("durable.jobs", &QueueOptions::default())
             .unwrap();
@@ -39,7 +39,7 @@ fn a_thousand_persistent_confirmed_messages_survive_a_broker_restart() {
     }
     broker.restart();
 
-    let mut connection = Connection::open(&broker.url()).unwrap();
+    let connection = Connection::open(&broker.url()).unwrap();
     let queue = connection
         .declare_queue("durable.jobs", &QueueOptions::default())
         .unwrap();
@@ -64,7 +64,7 @@ fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
 
     let consumer_url = url.clone();
     let consumer = std::thread::spawn(move || {
-        let mut connection = resilient(&consumer_url);
+        let connection = resilient(&consumer_url);
         let queue = connection
             .declare_queue("resilient.jobs", &QueueOptions::default())
             .unwrap();
@@ -96,7 +96,7 @@ fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
     let publisher = {
         let published_half = Arc::clone(&published_half);
         std::thread::spawn(move || {
-            let mut connection = resilient(&url);
+            let connection = resilient(&url);
             let queue = connection
                 .declare_queue("resilient.jobs", &QueueOptions::default())
                 .unwrap();
@@ -127,7 +127,7 @@ fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
 fn with_the_broker_gone_the_next_call_fails_with_a_typed_error_quickly() {
     let docker = Cli::default();
     let broker = RestartableBroker::start(&docker);
-    let mut connection = Connection::open(&broker.url()).unwrap();
+    let connection = Connection::open(&broker.url()).unwrap();
     let queue = connection
         .declare_queue("gone.jobs", &QueueOptions::default())
         .unwrap();
@@ -161,7 +161,7 @@ fn with_the_broker_gone_the_next_call_fails_with_a_typed_error_quickly() {
 fn under_a_policy_a_call_gives_up_with_reconnect_failed_after_the_limit() {
     let docker = Cli::default();
     let broker = RestartableBroker::start(&docker);
-    let mut connection = Connection::open_with(
+    let connection = Connection::open_with(
         &ConnectOptions::new(broker.url())
             .connection_timeout(Duration::from_secs(1))
             .reconnect(ReconnectPolicy::default().give_up_after(Duration::from_secs(2))),
