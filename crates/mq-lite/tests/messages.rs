@@ -247,3 +247,132 @@ fn unconfirmed_publishes_arrive_and_do_not_disturb_later_confirmed_ones() {
     queue.publish(b"confirmed").unwrap();
     assert_eq!(queue.info().unwrap().message_count, 101);
 }
+
+#[test]
+fn a_property_amqp_cannot_carry_is_refused_before_sending_and_the_connection_lives_on() {
+    let connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("long-props"), &QueueOptions::default())
+        .unwrap();
+    let other = connection
+        .declare_queue(&common::unique("bystander"), &QueueOptions::default())
+        .unwrap();
+    let long = "p".repeat(256);
+    let refused = [
+        Message::new(b"x".to_vec()).content_type(long.clone()),
+        Message::new(b"x".to_vec()).correlation_id(long.clone()),
+        Message::new(b"x".to_vec()).message_id(long.clone()),
+        Message::new(b"x".to_vec()).reply_to(long.clone()),
+        Message::new(b"x".to_vec()).message_type(long.clone()),
+        Message::new(b"x".to_vec()).app_id(long.clone()),
+        Message::new(b"x".to_vec()).header(long.clone(), 1),
+        Message::new(b"x".to_vec()).header(
+            "nested",
+            HeaderValue::Table([(long.clone(), HeaderValue::Void)].into()),
+        ),
+    ];
+    for message in &refused {
+        let err = queue.publish_message(message).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+        assert!(matches!(
+            queue.publish_unconfirmed(message),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
+    // A batch is checked whole before its first message is sent.
+    let batch = [Message::new(b"first".to_vec()), refused[1].clone()];
+    assert!(matches!(
+        queue.publish_batch(&batch),
+        Err(Error::InvalidArgument { .. })
+    ));
+    // 255 bytes is allowed, and every handle of the connection still works.
+    let longest = "p".repeat(255);
+    queue
+        .publish_message(&Message::new(b"ok".to_vec()).correlation_id(longest.clone()))
+        .unwrap();
+    other.publish(b"fine").unwrap();
+    let delivery = queue.get().unwrap().expect("only the good message");
+    assert_eq!(
+        delivery.properties().correlation_id.as_deref(),
+        Some(&*longest)
+    );
+    delivery.ack().unwrap();
+    assert!(queue.get().unwrap().is_none());
+}
+
+#[test]
+fn headers_of_every_type_round_trip_and_x_death_reads_typed() {
+    use std::collections::BTreeMap;
+    let connection = common::connect();
+    let dead = connection
+        .declare_queue(&common::unique("x-death.dead"), &QueueOptions::default())
+        .unwrap();
+    let queue = connection
+        .declare_queue(
+            &common::unique("x-death"),
+            &QueueOptions::default().dead_letter(mq_lite::DeadLetter::to_queue(dead.name())),
+        )
+        .unwrap();
+    let nested: BTreeMap<String, HeaderValue> = [
+        ("count".to_owned(), HeaderValue::Int(3)),
+        ("name".to_owned(), "inner".into()),
+    ]
+    .into();
+    let headers: BTreeMap<String, HeaderValue> = [
+        ("text", "t".into()),
+        ("int", HeaderValue::Int(-42)),
+        ("bool", true.into()),
+        ("bytes", HeaderValue::Bytes(vec![0, 1, 255])),
+        ("float", 2.5.into()),
+        (
+            "decimal",
+            HeaderValue::Decimal {
+                scale: 2,
+                value: 31_415,
+            },
+        ),
+        ("time", HeaderValue::Timestamp(1_700_000_000)),
+        (
+            "array",
+            vec![HeaderValue::Int(1), "two".into(), nested.clone().into()].into(),
+        ),
+        ("table", nested.into()),
+        ("void", HeaderValue::Void),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    let mut message = Message::new(b"typed".to_vec())
+        .message_type("render")
+        .app_id("mq-lite tests");
+    for (name, value) in &headers {
+        message = message.header(name.clone(), value.clone());
+    }
+    queue.publish_message(&message).unwrap();
+
+    let delivery = queue.get().unwrap().unwrap();
+    assert_eq!(delivery.properties().headers, headers);
+    assert_eq!(
+        delivery.properties().message_type.as_deref(),
+        Some("render")
+    );
+    assert_eq!(
+        delivery.properties().app_id.as_deref(),
+        Some("mq-lite tests")
+    );
+    delivery.reject(false).unwrap();
+
+    let died = dead.get().unwrap().expect("dead-lettered");
+    let deaths = died.properties().headers["x-death"]
+        .as_array()
+        .expect("x-death is an array");
+    let death = deaths[0].as_table().expect("of tables");
+    assert_eq!(death["count"], HeaderValue::Int(1));
+    assert_eq!(death["reason"].as_text(), Some("rejected"));
+    assert_eq!(death["queue"].as_text(), Some(queue.name()));
+    assert!(matches!(death["time"], HeaderValue::Timestamp(seconds) if seconds > 1_700_000_000));
+    assert_eq!(
+        death["routing-keys"],
+        HeaderValue::Array(vec![queue.name().into()])
+    );
+}

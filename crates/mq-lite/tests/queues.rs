@@ -186,3 +186,86 @@ fn an_existing_queue_handle_publishes_into_a_queue_declared_by_another_connectio
     ));
     assert!(matches!(missing.get(), Err(Error::QueueNotFound { .. })));
 }
+
+#[test]
+fn a_channel_error_never_recreates_a_queue_someone_deleted() {
+    let connection = common::connect();
+    let name = common::unique("deleted-elsewhere");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    common::connect()
+        .existing_queue(&name)
+        .unwrap()
+        .delete()
+        .unwrap();
+    // The 404 closes the handle's channel; the next channel must not
+    // declare the queue again behind the holder's back.
+    for _ in 0..2 {
+        let err = queue.get().unwrap_err();
+        assert!(matches!(err, Error::QueueNotFound { .. }), "{err:?}");
+    }
+    assert!(matches!(queue.publish(b"x"), Err(Error::Unroutable { .. })));
+    assert!(matches!(
+        queue.consume(&mq_lite::ConsumeOptions::default()),
+        Err(Error::QueueNotFound { .. })
+    ));
+    assert_eq!(connection.queue_info(&name).unwrap(), None);
+}
+
+#[test]
+fn names_with_control_characters_are_refused_before_anything_is_sent() {
+    let connection = common::connect();
+    for name in ["jobs\n", "jo\r\nbs", "tab\tbed", "nul\0"] {
+        let err = connection
+            .declare_queue(name, &QueueOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidQueueName { .. }), "{err:?}");
+        assert!(matches!(
+            connection.existing_queue(name),
+            Err(Error::InvalidQueueName { .. })
+        ));
+        assert!(matches!(
+            connection.queue_info(name),
+            Err(Error::InvalidQueueName { .. })
+        ));
+    }
+    let err = connection
+        .declare_queue(
+            &common::unique("dead-letter-newline"),
+            &QueueOptions::default().dead_letter(DeadLetter::to_queue("dead\n")),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidQueueName { .. }), "{err:?}");
+    // Nothing reached the broker: the connection is as good as new.
+    connection
+        .declare_queue(&common::unique("after-refusals"), &QueueOptions::default())
+        .unwrap()
+        .publish(b"ok")
+        .unwrap();
+}
+
+#[test]
+fn one_connection_is_shared_by_threads_declaring_their_own_queues() {
+    let connection = common::connect();
+    let names: Vec<String> = (0..4).map(|_| common::unique("shared")).collect();
+    std::thread::scope(|scope| {
+        for name in &names {
+            let connection = &connection;
+            scope.spawn(move || {
+                let queue = connection
+                    .declare_queue(name, &QueueOptions::default())
+                    .unwrap();
+                for i in 0..20u8 {
+                    queue.publish(&[i]).unwrap();
+                }
+            });
+        }
+    });
+    for name in &names {
+        assert_eq!(
+            connection.queue_info(name).unwrap().unwrap().message_count,
+            20
+        );
+    }
+}
