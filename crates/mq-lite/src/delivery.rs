@@ -118,8 +118,12 @@ impl Delivery {
     ///
     /// A delivery from a [`Consumer`](crate::Consumer) is settled on the
     /// consumer's channel, which a thread of its own owns: the call hands
-    /// the ack over and returns, and the acks of one consumer reach the
-    /// broker in the order they were made.
+    /// the ack over and returns (an ack never waits for the broker, which
+    /// does not answer it), and the acks of one consumer reach the broker in
+    /// the order they were made. After the consumer is dropped, cancelled
+    /// or has seen its channel close, settling fails with
+    /// [`Error::DeliveryChannelClosed`](crate::Error::DeliveryChannelClosed):
+    /// the broker requeues the message.
     pub fn ack(mut self) -> Result<()> {
         self.settle(Settle::Ack)
     }

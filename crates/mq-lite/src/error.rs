@@ -339,8 +339,9 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// Opening an AMQP channel on an established connection failed.
-    #[error("cannot open a channel")]
+    /// Opening or closing a channel or the connection failed in the client
+    /// library (or a thread mq-lite needs could not start).
+    #[error("cannot open or close a channel or the connection")]
     Channel {
         /// What the client library reported.
         #[source]

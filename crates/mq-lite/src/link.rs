@@ -112,6 +112,11 @@ impl SharedConnection {
         &self.0.closer
     }
 
+    /// True once [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.lock().state == State::Closed
+    }
+
     /// True when a reconnect policy is set.
     pub fn recovers(&self) -> bool {
         self.0.dialer.policy.is_some()
@@ -183,6 +188,9 @@ impl SharedConnection {
         loop {
             match attempt() {
                 Ok(value) => return Ok(value),
+                Err((_, Error::ConnectionLost { .. })) if self.is_closed() => {
+                    return Err(Error::ConnectionClosed)
+                }
                 Err((epoch, Error::ConnectionLost { .. }))
                     if self.recovers() && recoveries < MAX_RECOVERIES_PER_CALL =>
                 {
@@ -335,11 +343,14 @@ impl Drop for Inner {
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some((connection, socket)) = link.connection.take().zip(link.socket.take()) {
-            let blocked = self
+            let alarm = self
                 .alarm
                 .get_mut()
-                .map(|alarm| alarm.reason.is_some())
-                .unwrap_or(true);
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut blocked = alarm.reason.is_some();
+            while let Ok(notification) = alarm.notifications.try_recv() {
+                blocked = matches!(notification, ConnectionBlockedNotification::Blocked(_));
+            }
             let _ = close_within(connection, &socket, self.timeouts.request, blocked);
         }
     }

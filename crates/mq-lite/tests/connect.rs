@@ -137,3 +137,30 @@ fn unknown_url_options_and_sub_second_heartbeats_are_typed_errors() {
         "{err:?}"
     );
 }
+
+#[test]
+fn handles_of_a_closed_connection_say_it_is_closed() {
+    let connection = common::connect();
+    let queue = connection
+        .declare_queue(
+            &common::unique("closed"),
+            &mq_lite::QueueOptions::default()
+                .durable(false)
+                .auto_delete(true),
+        )
+        .unwrap();
+    queue.publish(b"x").unwrap();
+    let mut consumer = queue.consume(&mq_lite::ConsumeOptions::default()).unwrap();
+    connection.close().unwrap();
+    assert!(matches!(queue.publish(b"y"), Err(Error::ConnectionClosed)));
+    assert!(matches!(queue.get(), Err(Error::ConnectionClosed)));
+    // A delivery buffered before the close may come first; then the end.
+    let end = loop {
+        match consumer.next_timeout(Duration::from_secs(5)) {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the consumer waited out its timeout"),
+            Err(err) => break err,
+        }
+    };
+    assert!(matches!(end, Error::ConnectionClosed), "{end:?}");
+}

@@ -222,6 +222,9 @@ impl Consumer {
                 }
             };
             match err {
+                Error::ConnectionLost { .. } if self.connection.is_closed() => {
+                    return Err(Error::ConnectionClosed)
+                }
                 Error::ConnectionLost { .. } if self.connection.recovers() => {
                     let epoch = session.epoch;
                     if let Some(session) = self.session.take() {
