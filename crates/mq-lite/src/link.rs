@@ -67,6 +67,19 @@ pub(crate) struct Opened {
 #[derive(Clone)]
 pub(crate) struct SharedConnection(Arc<Inner>);
 
+/// How often a wait on the broker looks whether it blocked the connection.
+pub(crate) const ALARM_POLL: Duration = Duration::from_millis(50);
+
+/// Why a wait on the broker ended without an answer.
+pub(crate) enum NoAnswer {
+    TimedOut,
+    /// The broker blocked the connection, for this reason: it would not
+    /// answer before the alarm clears.
+    Blocked(String),
+    /// The sender is gone.
+    Disconnected,
+}
+
 /// How many times one operation may reconnect before giving up; guards
 /// against a broker that accepts connections and drops them at once.
 const MAX_RECOVERIES_PER_CALL: u32 = 5;
@@ -138,6 +151,32 @@ impl SharedConnection {
         alarm.reason.clone()
     }
 
+    /// Receives from `answers` until `deadline`, giving up as soon as the
+    /// broker blocks the connection.
+    pub fn answer<T>(
+        &self,
+        answers: &Receiver<T>,
+        deadline: Instant,
+    ) -> std::result::Result<T, NoAnswer> {
+        loop {
+            let look = deadline.min(Instant::now() + ALARM_POLL);
+            match answers.recv_deadline(look) {
+                Ok(answer) => return Ok(answer),
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    return Err(NoAnswer::Disconnected)
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if let Some(reason) = self.blocked() {
+                        return Err(NoAnswer::Blocked(reason));
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(NoAnswer::TimedOut);
+                    }
+                }
+            }
+        }
+    }
+
     /// Opens a channel within `deadline`.
     pub fn open_channel(&self, deadline: Instant) -> Result<Opened, (u64, Error)> {
         let mut link = self.lock();
@@ -147,7 +186,7 @@ impl SharedConnection {
             (State::Closed, ..) => fail(Error::ConnectionClosed),
             (State::Open, Some(socket), Some(connection)) => {
                 // channel.open is a round trip, under the link's lock: bounded
-                // by the watchdog, and refused while the broker blocks us.
+                // by the watchdog (callers do not ask while the broker blocks us).
                 let guard = watchdog::guard(deadline, &socket);
                 let opened = connection.open_channel(None);
                 if guard.fired() {

@@ -1,16 +1,14 @@
 //! Publishing through the default exchange and waiting for the broker's
 //! confirms, within the publish timeout.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use amiquip::{Confirm, Publish};
 
 use crate::channel::{Call, ChannelSlot, Failure, OpenChannel};
 use crate::error::{Error, Result};
+use crate::link::ALARM_POLL;
 use crate::message::Properties;
-
-/// How often a confirm wait looks whether the broker blocked the connection.
-const ALARM_POLL: Duration = Duration::from_millis(50);
 
 /// One message to publish.
 pub(crate) type Outgoing<'a> = (&'a [u8], &'a Properties);

@@ -362,7 +362,17 @@ fn headers_of_every_type_round_trip_and_x_death_reads_typed() {
     );
     delivery.reject(false).unwrap();
 
-    let died = dead.get().unwrap().expect("dead-lettered");
+    // The broker dead-letters the rejected message asynchronously.
+    let mut died = None;
+    common::wait_until(
+        Duration::from_secs(10),
+        "the message is dead-lettered",
+        || {
+            died = dead.get().unwrap();
+            died.is_some()
+        },
+    );
+    let died = died.expect("dead-lettered");
     let deaths = died.properties().headers["x-death"]
         .as_array()
         .expect("x-death is an array");

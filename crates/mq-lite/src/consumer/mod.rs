@@ -142,22 +142,25 @@ impl Consumer {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
-        let timeout = self.connection.timeouts().request;
+        let blocked = |reason| Error::Blocked {
+            operation: "cancel",
+            queue: self.queue.to_string(),
+            reason,
+            in_doubt: 0,
+        };
         if let Some(reason) = self.connection.blocked() {
-            session.stop(None);
-            return Err(Error::Blocked {
-                operation: "cancel",
-                queue: self.queue.to_string(),
-                reason,
-                in_doubt: 0,
-            });
+            session.stop(&self.connection, false);
+            return Err(blocked(reason));
         }
-        match session.stop(Some(Instant::now() + timeout)) {
-            Stopped::Done(Ok(())) => Ok(()),
+        match session.stop(&self.connection, true) {
+            Stopped::Done(Ok(())) | Stopped::NotWaited => Ok(()),
             // Already cancelled or closed by the broker, or with the connection.
             Stopped::Done(Err(err)) if channel_is_gone(&err) => Ok(()),
             Stopped::Done(Err(err)) => Err(classify(self.call("cancel"), err)),
-            Stopped::Pending => Err(self.connection.timeout("cancel", timeout)),
+            Stopped::TimedOut => Err(self
+                .connection
+                .timeout("cancel", self.connection.timeouts().request)),
+            Stopped::Blocked(reason) => Err(blocked(reason)),
         }
     }
 
@@ -228,7 +231,8 @@ impl Consumer {
                 Error::ConnectionLost { .. } if self.connection.recovers() => {
                     let epoch = session.epoch;
                     if let Some(session) = self.session.take() {
-                        session.stop(None); // its channel died with the connection
+                        // Its channel died with the connection.
+                        session.stop(&self.connection, false);
                     }
                     self.connection.recover(epoch)?;
                 }
@@ -261,11 +265,8 @@ impl Drop for Consumer {
         if let Some(session) = self.session.take() {
             // Wait, within the request timeout, for the broker to have the
             // unacknowledged messages back, unless it is not reading.
-            let wait = match self.connection.blocked() {
-                Some(_) => None,
-                None => Some(Instant::now() + self.connection.timeouts().request),
-            };
-            session.stop(wait);
+            let wait = self.connection.blocked().is_none();
+            session.stop(&self.connection, wait);
         }
     }
 }

@@ -18,13 +18,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use amiquip::{ConsumerMessage, ConsumerOptions};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::channel::{classify, Call};
 use crate::declare::Declaration;
 use crate::delivery::Settle;
 use crate::error::{Error, Result};
-use crate::link::{Opened, SharedConnection};
+use crate::link::{NoAnswer, Opened, SharedConnection};
 use crate::watchdog;
 
 // Nearly every request is a settle: boxing the delivery would cost an
@@ -78,8 +78,12 @@ pub(crate) struct Session {
 pub(crate) enum Stopped {
     /// The session thread cancelled and closed, with this outcome.
     Done(amiquip::Result<()>),
-    /// It had not finished by the deadline (or was not waited for).
-    Pending,
+    /// It had not finished within the request timeout.
+    TimedOut,
+    /// The broker blocks the connection: it finishes once the alarm clears.
+    Blocked(String),
+    /// Nobody waited.
+    NotWaited,
 }
 
 impl Session {
@@ -160,7 +164,8 @@ impl Session {
                 source: Box::new(err),
             });
         }
-        match ready.recv_deadline(deadline) {
+        // The thread gives up on its own once it sees nobody waits.
+        match connection.answer(&ready, deadline) {
             Ok(Ok(deliveries)) => Ok(Session {
                 handle: SessionHandle { requests, open },
                 deliveries,
@@ -168,43 +173,56 @@ impl Session {
                 stopped: false,
             }),
             Ok(Err(err)) => fail(classify(call, err)),
-            // The thread gives up on its own once it sees nobody waits.
-            Err(RecvTimeoutError::Timeout) => fail(connection.timeout("consume", timeout)),
-            Err(RecvTimeoutError::Disconnected) => fail(Error::ConnectionLost {
+            Err(NoAnswer::TimedOut) => fail(connection.timeout("consume", timeout)),
+            Err(NoAnswer::Blocked(reason)) => fail(Error::Blocked {
+                operation: "consume",
+                queue: queue.to_string(),
+                reason,
+                in_doubt: 0,
+            }),
+            Err(NoAnswer::Disconnected) => fail(Error::ConnectionLost {
                 source: "the consumer's thread ended before consuming".into(),
             }),
         }
     }
 
     /// Stops the session: its thread cancels the consumer and closes the
-    /// channel (the broker requeues what was not acknowledged). Waits for
-    /// that until `wait_until`, if given.
-    pub fn stop(mut self, wait_until: Option<Instant>) -> Stopped {
-        self.stop_request(wait_until)
+    /// channel (the broker requeues what was not acknowledged). If `wait`,
+    /// waits for that within the request timeout, and as long as the broker
+    /// does not block the connection.
+    pub fn stop(mut self, connection: &SharedConnection, wait: bool) -> Stopped {
+        let Some(outcome) = self.stop_request() else {
+            return Stopped::Done(Ok(())); // the thread has ended already
+        };
+        if !wait {
+            return Stopped::NotWaited;
+        }
+        let deadline = Instant::now() + connection.timeouts().request;
+        match connection.answer(&outcome, deadline) {
+            Ok(result) => Stopped::Done(result),
+            Err(NoAnswer::TimedOut) => Stopped::TimedOut,
+            Err(NoAnswer::Blocked(reason)) => Stopped::Blocked(reason),
+            Err(NoAnswer::Disconnected) => Stopped::Done(Ok(())),
+        }
     }
 
-    fn stop_request(&mut self, wait_until: Option<Instant>) -> Stopped {
+    /// Asks the thread to stop; `None` if it has ended already.
+    fn stop_request(&mut self) -> Option<Receiver<amiquip::Result<()>>> {
         self.stopped = true;
         self.handle.mark_closed();
         let (reply, outcome) = crossbeam_channel::bounded(1);
-        if self.handle.requests.send(Request::Stop(reply)).is_err() {
-            return Stopped::Done(Ok(())); // the thread has ended already
-        }
-        let Some(deadline) = wait_until else {
-            return Stopped::Pending;
-        };
-        match outcome.recv_deadline(deadline) {
-            Ok(result) => Stopped::Done(result),
-            Err(RecvTimeoutError::Timeout) => Stopped::Pending,
-            Err(RecvTimeoutError::Disconnected) => Stopped::Done(Ok(())),
-        }
+        self.handle
+            .requests
+            .send(Request::Stop(reply))
+            .ok()
+            .map(|()| outcome)
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         if !self.stopped {
-            self.stop_request(None);
+            self.stop_request();
         }
     }
 }
@@ -229,9 +247,19 @@ fn run(
             return; // the broker closed the channel, or the connection is gone
         }
     };
-    if ready.send(Ok(consumer.receiver().clone())).is_err() {
+    // amiquip's I/O thread tells the consumer's receiver that it was
+    // cancelled after answering the cancel, and that its channel closed
+    // after answering the close; finding no receiver left, it ends the
+    // whole connection. amiquip's consumer drops its receiver as soon as
+    // the cancel returns: this clone stays until the channel is closed.
+    let receiver = consumer.receiver().clone();
+    if ready.send(Ok(receiver.clone())).is_err() {
         // Nobody waits any more (the start timed out): cancel and close.
         open.store(false, Ordering::Release);
+        let _ = consumer.cancel();
+        drop(consumer);
+        let _ = channel.close();
+        drop(receiver);
         return;
     }
     let mut reply = None;
@@ -254,6 +282,7 @@ fn run(
     let cancelled = consumer.cancel();
     drop(consumer);
     let closed = channel.close();
+    drop(receiver);
     if let Some(reply) = reply {
         let _ = reply.send(cancelled.and(closed));
     }
