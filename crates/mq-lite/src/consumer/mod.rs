@@ -214,8 +214,15 @@ impl Consumer {
                         queue: self.queue.to_string(),
                     }
                 }
-                ConsumerMessage::ServerClosedChannel(err)
-                | ConsumerMessage::ServerClosedConnection(err) => {
+                ConsumerMessage::ServerClosedChannel(err) => {
+                    // Only the channel is gone: the next call starts
+                    // consuming on a new one, on the same connection.
+                    if let Some(session) = self.session.take() {
+                        session.stop(&self.connection, false);
+                    }
+                    return Err(classify(self.call("consume"), err));
+                }
+                ConsumerMessage::ServerClosedConnection(err) => {
                     session.handle.mark_closed();
                     classify(self.call("consume"), err)
                 }
