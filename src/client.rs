@@ -19,7 +19,7 @@ pub struct Client {
 impl Client {
     /// Connects, declares the job queue (durable) and a reply queue.
     pub fn connect(broker: &ConnectOptions, job_queue: &str) -> Result<Client, PlatformError> {
-        let mut connection = Connection::open_with(broker)?;
+        let connection = Connection::open_with(broker)?;
         let jobs = connection.declare_queue(job_queue, &QueueOptions::default())?;
         let replies = connection.declare_reply_queue()?;
         let results = replies.consume(&ConsumeOptions::default().prefetch(50))?;

@@ -75,7 +75,7 @@ impl Worker {
     /// Connects to the broker and Docker, declares the job queue (durable)
     /// and opens (or creates) the git project.
     pub fn start(broker: &ConnectOptions, config: WorkerConfig) -> Result<Worker, PlatformError> {
-        let mut connection = Connection::open_with(broker)?;
+        let connection = Connection::open_with(broker)?;
         let jobs = connection.declare_queue(&config.queue, &QueueOptions::default())?;
         let docker = Docker::connect()?;
         docker.ping()?;

@@ -27,7 +27,7 @@ pub fn explain_platform_error(err: &ondemand_platform::PlatformError) {
 pub fn declare_from_env(
     queue: &str,
 ) -> Result<(mq_lite::Connection, mq_lite::Queue), mq_lite::Error> {
-    let mut connection = mq_lite::Connection::from_env()?;
+    let connection = mq_lite::Connection::from_env()?;
     let queue = connection.declare_queue(queue, &mq_lite::QueueOptions::default())?;
     Ok((connection, queue))
 }

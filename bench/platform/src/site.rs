@@ -89,7 +89,7 @@ impl RunSetup {
     /// Declares the job queue as the platform does (durable), so that the
     /// benchmark can watch its consumers and delete it afterwards.
     pub fn declare_queue(&self, broker: &ConnectOptions) -> Result<RunQueue> {
-        let mut connection = Connection::open_with(broker)?;
+        let connection = Connection::open_with(broker)?;
         let queue = connection.declare_queue(&self.queue, &QueueOptions::default())?;
         Ok(RunQueue {
             queue,

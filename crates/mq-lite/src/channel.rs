@@ -1,146 +1,27 @@
-//! The connection and channels shared by queue handles, consumers and
-//! deliveries, reopened after the broker closed them.
+//! The channels of queue handles and their deliveries, opened on first use
+//! and again after the broker closed them.
 //!
 //! amiquip's `Channel` is `Send` but not `Sync`, and the broker closes a
-//! channel on any channel-level error (an unknown queue, a declare with other
-//! arguments). A slot keeps its channel behind a mutex and opens a new one on
-//! the next use after such an error, declaring its queue again. Each opening
-//! is numbered, so that a delivery taken on an earlier opening is never
-//! acknowledged on a later one (its delivery tag would name another message).
-//! With a reconnect policy, a lost connection is dialled again the same way.
+//! channel on any channel-level error (an unknown queue, a declare with
+//! other arguments, a message over its size limit): the connection and its
+//! other channels live on. A slot keeps its channel behind a mutex and opens
+//! a new one on the next use after such an error. Each opening is numbered,
+//! so that a delivery taken on an earlier opening is never acknowledged on a
+//! later one (its delivery tag would name another message). With a
+//! reconnect policy, a lost connection is dialled again the same way.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use amiquip::Confirm;
 
-use crate::dial::Dialer;
+use crate::declare::Declaration;
 use crate::error::{boxed, Error, Result};
-use crate::queue::QueueOptions;
+use crate::link::{Opened, SharedConnection};
+use crate::watchdog::{self, Socket};
 
-/// How many times one operation may reconnect before giving up; guards
-/// against a broker that accepts connections and drops them at once.
-const MAX_RECOVERIES_PER_CALL: u32 = 5;
-
-struct Link {
-    connection: Option<amiquip::Connection>,
-    /// Bumped at each reconnection.
-    epoch: u64,
-    closed_by_user: bool,
-}
-
-struct ConnectionInner {
-    link: Mutex<Link>,
-    dialer: Dialer,
-}
-
-/// The connection, shared so that queues and consumers can open channels.
-#[derive(Clone)]
-pub(crate) struct SharedConnection(Arc<ConnectionInner>);
-
-impl SharedConnection {
-    pub fn new(connection: amiquip::Connection, dialer: Dialer) -> Self {
-        SharedConnection(Arc::new(ConnectionInner {
-            link: Mutex::new(Link {
-                connection: Some(connection),
-                epoch: 0,
-                closed_by_user: false,
-            }),
-            dialer,
-        }))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Link> {
-        self.0
-            .link
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The number of the current connection (bumped at each reconnection).
-    pub fn epoch(&self) -> u64 {
-        self.lock().epoch
-    }
-
-    /// True when a reconnect policy is set.
-    pub fn recovers(&self) -> bool {
-        self.0.dialer.policy.is_some()
-    }
-
-    /// Opens a channel; also returns the epoch of the connection it is on.
-    pub fn open_channel(&self) -> Result<(amiquip::Channel, u64)> {
-        let mut link = self.lock();
-        let (epoch, closed_by_user) = (link.epoch, link.closed_by_user);
-        match link.connection.as_mut() {
-            Some(connection) => connection
-                .open_channel(None)
-                .map(|channel| (channel, epoch))
-                .map_err(|err| match classify("open channel", "", err) {
-                    lost @ Error::ConnectionLost { .. } => lost,
-                    Error::QueueOperation { source, .. } => Error::Channel { source },
-                    other => other,
-                }),
-            None if closed_by_user => Err(Error::ConnectionClosed),
-            None => Err(Error::ConnectionLost {
-                source: "the connection was lost".into(),
-            }),
-        }
-    }
-
-    /// Dials the broker again after the connection of `failed_epoch` was
-    /// lost, under the reconnect policy. Does nothing if another handle has
-    /// reconnected already.
-    pub fn recover(&self, failed_epoch: u64) -> Result<()> {
-        let mut link = self.lock();
-        if link.closed_by_user {
-            return Err(Error::ConnectionClosed);
-        }
-        if link.epoch != failed_epoch && link.connection.is_some() {
-            return Ok(());
-        }
-        let dialer = &self.0.dialer;
-        let Some(policy) = &dialer.policy else {
-            return Err(Error::ConnectionLost {
-                source: "no reconnect policy is set".into(),
-            });
-        };
-        // The old connection's I/O thread has ended; dropping it is quick.
-        link.connection = None;
-        let started = Instant::now();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match dialer.dial() {
-                Ok(connection) => {
-                    link.connection = Some(connection);
-                    link.epoch += 1;
-                    return Ok(());
-                }
-                Err(err) if started.elapsed() >= policy.limit() => {
-                    return Err(Error::ReconnectFailed {
-                        address: dialer.url.address(),
-                        attempts,
-                        source: Box::new(err),
-                    })
-                }
-                Err(_) => std::thread::sleep(policy.delay_after(attempts)),
-            }
-        }
-    }
-
-    pub fn close(&self) -> Result<()> {
-        let mut link = self.lock();
-        link.closed_by_user = true;
-        match link.connection.take() {
-            Some(connection) => connection
-                .close()
-                .map_err(|err| Error::Channel { source: boxed(err) }),
-            None => Ok(()),
-        }
-    }
-}
-
-/// An open channel with publisher confirms on, and what listens on it.
+/// An open channel, with publisher confirms on if its slot asked, and what
+/// listens on it.
 pub(crate) struct OpenChannel {
     pub channel: amiquip::Channel,
     pub confirms: crossbeam_channel::Receiver<Confirm>,
@@ -148,47 +29,116 @@ pub(crate) struct OpenChannel {
     /// Messages published on this opening: the next one gets tag `published + 1`.
     pub published: u64,
     pub generation: u64,
-    epoch: u64,
+    pub epoch: u64,
+    socket: Socket,
+    /// Set when the channel may still receive confirms or returns for an
+    /// earlier call (its publish timed out): the next call takes a new one.
+    pub retired: bool,
+}
+
+impl OpenChannel {
+    /// Runs the amiquip call `run` under the watchdog: past `deadline`,
+    /// the connection is given up and the call fails with [`Failure::TimedOut`].
+    pub fn within<T>(
+        &self,
+        deadline: Instant,
+        run: impl FnOnce(&amiquip::Channel) -> amiquip::Result<T>,
+    ) -> Result<T, Failure> {
+        let guard = watchdog::guard(deadline, &self.socket);
+        let outcome = run(&self.channel);
+        if guard.fired() {
+            return Err(Failure::TimedOut);
+        }
+        outcome.map_err(Failure::Amqp)
+    }
+
+    /// Why the channel is gone, after its confirm listener disconnected:
+    /// amiquip keeps the broker's channel.close (or the connection's end)
+    /// for the next call, which fails at once without sending anything.
+    pub fn closing_reason(&self) -> amiquip::Error {
+        match self.channel.enable_publisher_confirms_nowait() {
+            Err(err) => err,
+            Ok(()) => amiquip::Error::EventLoopDropped,
+        }
+    }
+}
+
+/// How a call on a channel failed.
+pub(crate) enum Failure {
+    /// amiquip failed: classified; a lost connection is dialled again
+    /// under a reconnect policy and the call made again.
+    Amqp(amiquip::Error),
+    /// The watchdog shut the connection down at the call's deadline.
+    TimedOut,
+    /// Returned as it is.
+    Final(Error),
+}
+
+impl From<amiquip::Error> for Failure {
+    fn from(err: amiquip::Error) -> Self {
+        Failure::Amqp(err)
+    }
+}
+
+/// What a call is, for its errors.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub operation: &'static str,
+    pub queue: &'a str,
+    /// The timeout the call's deadline came from.
+    pub timeout: Duration,
+    /// The body size of a publish (of a batch's largest message).
+    pub bytes: usize,
 }
 
 struct SlotState {
     open: Option<OpenChannel>,
     generation: u64,
+    connection: SharedConnection,
 }
 
-/// The queue a slot declares each time it opens its channel.
-#[derive(Clone)]
-pub(crate) struct Declaration {
-    pub name: String,
-    pub options: QueueOptions,
+impl SlotState {
+    /// Forgets the open channel, closing it in the background.
+    fn discard(&mut self) {
+        if let Some(open) = self.open.take() {
+            self.connection.closer().close(open.channel);
+        }
+    }
+}
+
+impl Drop for SlotState {
+    fn drop(&mut self) {
+        self.discard();
+    }
 }
 
 /// A channel that is opened on first use and again after it was lost.
 #[derive(Clone)]
 pub(crate) struct ChannelSlot {
     connection: SharedConnection,
-    declaration: Option<Declaration>,
+    declaration: Arc<Declaration>,
     /// Whether its channels are in confirm mode.
     confirms: bool,
     state: Arc<Mutex<SlotState>>,
 }
 
 impl ChannelSlot {
-    /// A slot that declares `declaration` (if any) whenever it opens a
-    /// channel, and puts the channel in confirm mode if `confirms`.
+    /// A slot that declares `declaration` when it opens a channel on a new
+    /// connection, and puts its channels in confirm mode if `confirms`.
     pub fn new(
         connection: SharedConnection,
-        declaration: Option<Declaration>,
+        declaration: Arc<Declaration>,
         confirms: bool,
     ) -> Self {
         ChannelSlot {
-            connection,
-            declaration,
-            confirms,
             state: Arc::new(Mutex::new(SlotState {
                 open: None,
                 generation: 0,
+                connection: connection.clone(),
             })),
+            connection,
+            declaration,
+            confirms,
         }
     }
 
@@ -202,132 +152,150 @@ impl ChannelSlot {
         &self.connection
     }
 
-    pub fn declaration(&self) -> Option<&Declaration> {
-        self.declaration.as_ref()
+    pub fn declaration(&self) -> &Arc<Declaration> {
+        &self.declaration
     }
 
-    /// Runs `operation` on the open channel, opening it first if needed.
-    /// When the broker closed the channel, the slot forgets it so that the
-    /// next call opens a new one. When the connection was lost and a
-    /// reconnect policy is set, it reconnects and runs `operation` again.
+    /// Runs `run` on the open channel, opening it first if needed. Refused
+    /// while the broker blocks the connection (it would not read the
+    /// request). When the broker closed the channel, the slot forgets it
+    /// so that the next call opens a new one. When the connection was lost
+    /// and a reconnect policy is set, it reconnects (with no lock held) and
+    /// runs `run` again.
     pub fn with<T>(
         &self,
-        operation: &'static str,
-        queue: &str,
-        mut run: impl FnMut(&mut OpenChannel) -> amiquip::Result<T>,
+        call: Call<'_>,
+        mut run: impl FnMut(&mut OpenChannel) -> Result<T, Failure>,
     ) -> Result<T> {
-        let mut state = self.lock();
-        let mut recoveries = 0;
-        loop {
-            let outcome = match state.open.as_mut() {
-                Some(open) => run(open).map_err(|err| (channel_is_gone(&err), open.epoch, err)),
-                None => match self.open(state.generation + 1) {
-                    Ok(open) => {
-                        state.generation += 1;
-                        state.open = Some(open);
-                        continue;
+        self.connection.recovering(|| {
+            if let Some(reason) = self.connection.blocked() {
+                return Err((
+                    0,
+                    Error::Blocked {
+                        operation: call.operation,
+                        queue: call.queue.to_owned(),
+                        reason,
+                        in_doubt: 0,
+                    },
+                ));
+            }
+            let mut state = self.lock();
+            if state.open.as_ref().is_some_and(|open| open.retired) {
+                state.discard();
+            }
+            if state.open.is_none() {
+                let generation = state.generation + 1;
+                let open = self.open(generation, call)?;
+                state.generation = generation;
+                state.open = Some(open);
+            }
+            let Some(open) = state.open.as_mut() else {
+                unreachable!("opened just above");
+            };
+            let epoch = open.epoch;
+            match run(open) {
+                Ok(value) => Ok(value),
+                Err(Failure::Final(err)) => Err((epoch, err)),
+                Err(Failure::TimedOut) => {
+                    state.discard();
+                    Err((epoch, self.connection.timeout(call.operation, call.timeout)))
+                }
+                Err(Failure::Amqp(err)) => {
+                    if channel_is_gone(&err) {
+                        state.discard();
                     }
-                    Err((epoch, err)) => {
-                        let lost = matches!(err, Error::ConnectionLost { .. });
-                        if lost
-                            && self.connection.recovers()
-                            && recoveries < MAX_RECOVERIES_PER_CALL
-                        {
-                            recoveries += 1;
-                            self.connection.recover(epoch)?;
-                            continue;
-                        }
-                        return Err(err);
-                    }
-                },
-            };
-            let (gone, epoch, err) = match outcome {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            if gone {
-                state.open = None;
+                    Err((epoch, classify(call, err)))
+                }
             }
-            let err = classify(operation, queue, err);
-            let lost = matches!(err, Error::ConnectionLost { .. });
-            if lost && self.connection.recovers() && recoveries < MAX_RECOVERIES_PER_CALL {
-                recoveries += 1;
-                state.open = None;
-                self.connection.recover(epoch)?;
-                continue;
-            }
-            return Err(err);
-        }
-    }
-
-    /// Opens a channel (with confirms on, if asked) and declares the slot's queue on it.
-    /// On failure, also returns the epoch of the connection that failed.
-    fn open(&self, generation: u64) -> std::result::Result<OpenChannel, (u64, Error)> {
-        let epoch = self.connection.epoch();
-        let (channel, epoch) = self.connection.open_channel().map_err(|err| (epoch, err))?;
-        let setup = (|| {
-            let (returns, confirms) = if self.confirms {
-                let returns = channel.listen_for_returns()?;
-                let confirms = channel.listen_for_publisher_confirms()?;
-                channel.enable_publisher_confirms()?;
-                (returns, confirms)
-            } else {
-                (crossbeam_channel::never(), crossbeam_channel::never())
-            };
-            if let Some(declaration) = &self.declaration {
-                channel.queue_declare(declaration.name.as_str(), declaration.options.to_amqp())?;
-            }
-            Ok((returns, confirms))
-        })();
-        let queue = self.declaration.as_ref().map_or("", |d| d.name.as_str());
-        let (returns, confirms) = setup.map_err(|err| (epoch, classify("declare", queue, err)))?;
-        Ok(OpenChannel {
-            channel,
-            confirms,
-            returns,
-            published: 0,
-            generation,
-            epoch,
         })
     }
 
-    /// Forgets the open channel, if any (after its consumer saw it die).
-    pub fn invalidate(&self) {
-        self.lock().open.take();
-    }
-
-    /// Closes the channel, if open; the broker requeues what was not acknowledged.
-    pub fn close(&self) {
-        if let Some(open) = self.lock().open.take() {
-            let _ = open.channel.close();
+    /// Opens a channel (with confirms on, if asked) and declares the slot's
+    /// queue on it if this connection has not seen it declared.
+    fn open(&self, generation: u64, call: Call<'_>) -> Result<OpenChannel, (u64, Error)> {
+        let request = self.connection.timeouts().request;
+        let deadline = Instant::now() + request;
+        let Opened {
+            channel,
+            epoch,
+            socket,
+        } = self.connection.open_channel(deadline)?;
+        let fail = |err| (epoch, err);
+        let mut open = OpenChannel {
+            channel,
+            confirms: crossbeam_channel::never(),
+            returns: crossbeam_channel::never(),
+            published: 0,
+            generation,
+            epoch,
+            socket,
+            retired: false,
+        };
+        if let Some(lost) = self.declaration.lost_on(epoch) {
+            self.connection.closer().close(open.channel);
+            return Err(fail(lost));
+        }
+        let setup = open.within(deadline, |channel| {
+            let listeners = if self.confirms {
+                let returns = channel.listen_for_returns()?;
+                let confirms = channel.listen_for_publisher_confirms()?;
+                channel.enable_publisher_confirms()?;
+                Some((returns, confirms))
+            } else {
+                None
+            };
+            self.declaration.declare_on(channel, epoch)?;
+            Ok(listeners)
+        });
+        let declare = Call {
+            operation: "declare",
+            timeout: request,
+            ..call
+        };
+        match setup {
+            Ok(listeners) => {
+                if let Some((returns, confirms)) = listeners {
+                    open.returns = returns;
+                    open.confirms = confirms;
+                }
+                Ok(open)
+            }
+            Err(failure) => {
+                self.connection.closer().close(open.channel);
+                Err(fail(match failure {
+                    Failure::Amqp(err) => classify(declare, err),
+                    Failure::TimedOut => self.connection.timeout("declare", request),
+                    Failure::Final(err) => err,
+                }))
+            }
         }
     }
 
-    /// Runs `operation` only if the channel is still the opening `generation`.
+    /// Runs `run` only if the channel is still the opening `generation`:
+    /// settling a delivery, a call amiquip makes without waiting.
     pub fn with_generation<T>(
         &self,
         generation: u64,
-        operation: &'static str,
-        queue: &str,
+        call: Call<'_>,
         run: impl FnOnce(&amiquip::Channel) -> amiquip::Result<T>,
     ) -> Result<T> {
         let mut state = self.lock();
         match state.open.as_ref() {
             Some(open) if open.generation == generation => run(&open.channel).map_err(|err| {
                 if channel_is_gone(&err) {
-                    state.open = None;
+                    state.discard();
                 }
-                classify(operation, queue, err)
+                classify(call, err)
             }),
             _ => Err(Error::DeliveryChannelClosed {
-                queue: queue.to_owned(),
+                queue: call.queue.to_owned(),
             }),
         }
     }
 }
 
 /// True when `err` means that the channel can no longer be used.
-fn channel_is_gone(err: &amiquip::Error) -> bool {
+pub(crate) fn channel_is_gone(err: &amiquip::Error) -> bool {
     matches!(
         err,
         amiquip::Error::ServerClosedChannel { .. } | amiquip::Error::ClientClosedChannel
@@ -335,7 +303,7 @@ fn channel_is_gone(err: &amiquip::Error) -> bool {
 }
 
 /// True when `err` means that the connection itself is gone.
-fn connection_is_lost(err: &amiquip::Error) -> bool {
+pub(crate) fn connection_is_lost(err: &amiquip::Error) -> bool {
     matches!(
         err,
         amiquip::Error::ServerClosedConnection { .. }
@@ -349,34 +317,56 @@ fn connection_is_lost(err: &amiquip::Error) -> bool {
     )
 }
 
+/// RabbitMQ's reply text when a message is over `max_message_size`.
+const OVER_MAX_SIZE: &str = "larger than configured max size";
+
 /// Sorts a failed channel operation into the error a caller can act on.
-pub(crate) fn classify(operation: &'static str, queue: &str, err: amiquip::Error) -> Error {
-    match &err {
-        // 404 NOT_FOUND
-        amiquip::Error::ServerClosedChannel { code: 404, .. } => Error::QueueNotFound {
-            queue: queue.to_owned(),
+/// A channel the broker closed is never a lost connection.
+pub(crate) fn classify(call: Call<'_>, err: amiquip::Error) -> Error {
+    let Call {
+        operation, queue, ..
+    } = call;
+    let queue = queue.to_owned();
+    let amiquip::Error::ServerClosedChannel { code, message, .. } = &err else {
+        return if connection_is_lost(&err) {
+            Error::ConnectionLost { source: boxed(err) }
+        } else {
+            Error::QueueOperation {
+                operation,
+                queue,
+                source: boxed(err),
+            }
+        };
+    };
+    let message = message.clone();
+    match code {
+        403 => Error::AccessRefused {
+            operation,
+            queue,
+            message,
+        },
+        404 => Error::QueueNotFound {
+            queue,
             source: boxed(err),
         },
-        // 406 PRECONDITION_FAILED: declared before with other arguments, or similar.
-        amiquip::Error::ServerClosedChannel {
-            code: 406, message, ..
-        } => Error::PreconditionFailed {
+        405 => Error::QueueLocked { queue, message },
+        406 if operation == "publish" && message.contains(OVER_MAX_SIZE) => {
+            Error::MessageTooLarge {
+                queue,
+                bytes: call.bytes,
+                message,
+            }
+        }
+        406 => Error::PreconditionFailed {
             operation,
-            queue: queue.to_owned(),
-            message: message.clone(),
+            queue,
+            message,
         },
-        // 405 RESOURCE_LOCKED: an exclusive queue of another connection.
-        amiquip::Error::ServerClosedChannel {
-            code: 405, message, ..
-        } => Error::QueueLocked {
-            queue: queue.to_owned(),
-            message: message.clone(),
-        },
-        _ if connection_is_lost(&err) => Error::ConnectionLost { source: boxed(err) },
-        _ => Error::QueueOperation {
+        &code => Error::ChannelRefused {
             operation,
-            queue: queue.to_owned(),
-            source: boxed(err),
+            queue,
+            code,
+            message,
         },
     }
 }

@@ -2,9 +2,49 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::channel::ChannelSlot;
+use crate::channel::{Call, ChannelSlot};
+use crate::consumer::session::SessionHandle;
 use crate::error::Result;
 use crate::message::Properties;
+
+/// How a delivery is acknowledged or refused.
+pub(crate) enum Settle {
+    Ack,
+    Nack { requeue: bool },
+    Reject { requeue: bool },
+}
+
+impl Settle {
+    fn operation(&self) -> &'static str {
+        match self {
+            Settle::Ack => "ack",
+            Settle::Nack { requeue: true } => "requeue",
+            Settle::Nack { .. } => "nack",
+            Settle::Reject { .. } => "reject",
+        }
+    }
+
+    /// Settles `delivery` on `channel`, the one it came from.
+    pub fn apply(
+        self,
+        delivery: amiquip::Delivery,
+        channel: &amiquip::Channel,
+    ) -> amiquip::Result<()> {
+        match self {
+            Settle::Ack => delivery.ack(channel),
+            Settle::Nack { requeue } => delivery.nack(channel, requeue),
+            Settle::Reject { requeue } => delivery.reject(channel, requeue),
+        }
+    }
+}
+
+/// Where a delivery is settled: the channel it came from.
+pub(crate) enum Settler {
+    /// A queue handle's channel (`get`), while it is the opening `generation`.
+    Slot { slot: ChannelSlot, generation: u64 },
+    /// A consumer's channel, owned by its session thread.
+    Session(SessionHandle),
+}
 
 /// One message taken from a queue, not yet settled.
 ///
@@ -16,8 +56,7 @@ pub struct Delivery {
     inner: Option<amiquip::Delivery>,
     /// Converted on first use: most workers never look at them.
     properties: OnceLock<Properties>,
-    slot: ChannelSlot,
-    generation: u64,
+    settler: Settler,
     queue: Arc<str>,
 }
 
@@ -33,17 +72,11 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
-    pub(crate) fn new(
-        inner: amiquip::Delivery,
-        slot: ChannelSlot,
-        generation: u64,
-        queue: Arc<str>,
-    ) -> Delivery {
+    pub(crate) fn new(inner: amiquip::Delivery, settler: Settler, queue: Arc<str>) -> Delivery {
         Delivery {
             properties: OnceLock::new(),
             inner: Some(inner),
-            slot,
-            generation,
+            settler,
             queue,
         }
     }
@@ -82,36 +115,45 @@ impl Delivery {
     }
 
     /// Acknowledges the message: the broker forgets it.
+    ///
+    /// A delivery from a [`Consumer`](crate::Consumer) is settled on the
+    /// consumer's channel, which a thread of its own owns: the call hands
+    /// the ack over and returns (an ack never waits for the broker, which
+    /// does not answer it), and the acks of one consumer reach the broker in
+    /// the order they were made. After the consumer is dropped, cancelled
+    /// or has seen its channel close, settling fails with
+    /// [`Error::DeliveryChannelClosed`](crate::Error::DeliveryChannelClosed):
+    /// the broker requeues the message.
     pub fn ack(mut self) -> Result<()> {
-        self.settle("ack", |delivery, channel| delivery.ack(channel))
+        self.settle(Settle::Ack)
     }
 
     /// Refuses the message: back in the queue if `requeue`, else dropped
     /// (or dead-lettered, if the queue has a dead-letter target).
     pub fn nack(mut self, requeue: bool) -> Result<()> {
-        self.settle("nack", |delivery, channel| delivery.nack(channel, requeue))
+        self.settle(Settle::Nack { requeue })
     }
 
     /// Like [`nack`](Self::nack), with AMQP's `basic.reject`.
     pub fn reject(mut self, requeue: bool) -> Result<()> {
-        self.settle("reject", |delivery, channel| {
-            delivery.reject(channel, requeue)
-        })
+        self.settle(Settle::Reject { requeue })
     }
 
-    fn settle(
-        &mut self,
-        operation: &'static str,
-        run: impl FnOnce(amiquip::Delivery, &amiquip::Channel) -> amiquip::Result<()>,
-    ) -> Result<()> {
-        match self.inner.take() {
-            Some(delivery) => {
-                self.slot
-                    .with_generation(self.generation, operation, &self.queue, |channel| {
-                        run(delivery, channel)
-                    })
+    fn settle(&mut self, how: Settle) -> Result<()> {
+        let Some(delivery) = self.inner.take() else {
+            return Ok(());
+        };
+        match &self.settler {
+            Settler::Slot { slot, generation } => {
+                let call = Call {
+                    operation: how.operation(),
+                    queue: &self.queue,
+                    timeout: slot.connection().timeouts().request,
+                    bytes: 0,
+                };
+                slot.with_generation(*generation, call, |channel| how.apply(delivery, channel))
             }
-            None => Ok(()),
+            Settler::Session(session) => session.settle(delivery, how, &self.queue),
         }
     }
 }
@@ -119,6 +161,6 @@ impl Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         // Hand an unsettled message back now rather than when the channel closes.
-        let _ = self.settle("requeue", |delivery, channel| delivery.nack(channel, true));
+        let _ = self.settle(Settle::Nack { requeue: true });
     }
 }

@@ -1,13 +1,27 @@
 //! Dialling the broker: TCP with `TCP_NODELAY`, then the AMQP handshake.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
+
+use amiquip::ConnectionBlockedNotification;
+use crossbeam_channel::Receiver;
 
 #[cfg(feature = "tls")]
 use crate::error::BoxError;
 use crate::error::{boxed, Error, Result};
 use crate::reconnect::ReconnectPolicy;
 use crate::url::BrokerUrl;
+use crate::watchdog::Socket;
+
+/// An open connection, with what mq-lite keeps beside it.
+pub(crate) struct Dialed {
+    pub connection: amiquip::Connection,
+    /// The connection's socket, for the watchdog to shut down.
+    pub socket: Socket,
+    /// The broker's `connection.blocked` and `connection.unblocked`.
+    pub blocked: Receiver<ConnectionBlockedNotification>,
+}
 
 /// Everything needed to open (and reopen) a connection.
 #[derive(Debug, Clone)]
@@ -23,9 +37,9 @@ pub(crate) struct Dialer {
 
 impl Dialer {
     /// Opens a new AMQP connection.
-    pub fn dial(&self) -> Result<amiquip::Connection> {
+    pub fn dial(&self) -> Result<Dialed> {
         let url = &self.url;
-        let stream = connect_tcp(url, self.timeout)?;
+        let (stream, socket) = connect_tcp(url, self.timeout)?;
         let options = amiquip::ConnectionOptions::default()
             .auth(amiquip::Auth::Plain {
                 username: url.user.clone(),
@@ -35,11 +49,21 @@ impl Dialer {
             .heartbeat(self.heartbeat)
             .connection_timeout(Some(self.timeout));
         let tuning = amiquip::ConnectionTuning::default();
-        if url.tls {
-            return self.dial_tls(stream, options, tuning);
-        }
-        amiquip::Connection::insecure_open_stream(stream, options, tuning)
-            .map_err(|err| handshake_error(url, self.timeout, err))
+        let mut connection = if url.tls {
+            self.dial_tls(stream, options, tuning)?
+        } else {
+            amiquip::Connection::insecure_open_stream(stream, options, tuning)
+                .map_err(|err| handshake_error(url, self.timeout, err))?
+        };
+        // A message to amiquip's I/O thread, no round trip to the broker.
+        let blocked = connection
+            .listen_for_connection_blocked()
+            .map_err(|err| handshake_error(url, self.timeout, err))?;
+        Ok(Dialed {
+            connection,
+            socket,
+            blocked,
+        })
     }
 
     #[cfg(feature = "tls")]
@@ -82,8 +106,9 @@ impl Dialer {
     }
 }
 
-/// Opens the TCP stream with `TCP_NODELAY`, trying each resolved address.
-fn connect_tcp(url: &BrokerUrl, timeout: Duration) -> Result<mio::net::TcpStream> {
+/// Opens the TCP stream with `TCP_NODELAY`, trying each resolved address;
+/// also returns a handle on the same socket, for the watchdog.
+fn connect_tcp(url: &BrokerUrl, timeout: Duration) -> Result<(mio::net::TcpStream, Socket)> {
     let unreachable = |source| Error::BrokerUnreachable {
         address: url.address(),
         source,
@@ -100,7 +125,9 @@ fn connect_tcp(url: &BrokerUrl, timeout: Duration) -> Result<mio::net::TcpStream
         match TcpStream::connect_timeout(&address, timeout) {
             Ok(stream) => {
                 stream.set_nodelay(true).map_err(unreachable)?;
-                return mio::net::TcpStream::from_stream(stream).map_err(unreachable);
+                let socket = Arc::new(stream.try_clone().map_err(unreachable)?);
+                let stream = mio::net::TcpStream::from_stream(stream).map_err(unreachable)?;
+                return Ok((stream, socket));
             }
             Err(err) => last_error = err,
         }
@@ -124,7 +151,11 @@ fn handshake_error(url: &BrokerUrl, timeout: Duration, err: amiquip::Error) -> E
             vhost: url.vhost.clone(),
             source: boxed(err),
         },
-        amiquip::Error::ConnectionTimeout => Error::Timeout { address, timeout },
+        amiquip::Error::ConnectionTimeout => Error::Timeout {
+            operation: "connect",
+            address,
+            timeout,
+        },
         _ => Error::HandshakeFailed {
             address,
             user: url.user.clone(),

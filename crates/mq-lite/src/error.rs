@@ -13,11 +13,24 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The broker URL could not be parsed or uses an unsupported scheme.
+    /// The broker URL could not be parsed, uses an unsupported scheme, or
+    /// has a query parameter mq-lite does not know.
     #[error("invalid broker URL {url:?}: {reason}")]
     InvalidUrl {
-        /// The URL as given, with any password masked.
+        /// The URL as given, with any password masked (also when the URL
+        /// cannot be parsed).
         url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A connection option cannot be honoured, for instance a heartbeat
+    /// that is not a whole number of seconds (AMQP counts them in seconds;
+    /// 500 ms would silently become 0, which turns heartbeats off).
+    #[error("invalid connection option {option}: {reason}")]
+    InvalidOption {
+        /// The option: `heartbeat`, `publish_timeout`, ...
+        option: &'static str,
         /// What is wrong with it.
         reason: String,
     },
@@ -86,9 +99,20 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// The handshake did not finish within the connection timeout.
-    #[error("no answer from the broker at {address} within {timeout:?}")]
+    /// The broker did not answer in time: the handshake within the
+    /// connection timeout, or a request (declare, get, purge, delete,
+    /// inspect, consume, cancel, close) within the request timeout (see
+    /// [`ConnectOptions`](crate::ConnectOptions)).
+    ///
+    /// amiquip cannot withdraw a request in flight, so a request left
+    /// unanswered past its deadline gives up the connection (the broker had
+    /// stopped reading it): the connection's other handles then fail with
+    /// [`Error::ConnectionLost`], or reconnect under a
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy).
+    #[error("{operation} got no answer from the broker at {address} within {timeout:?}")]
     Timeout {
+        /// What was waiting: `connect`, `declare`, `get`, `close`, ...
+        operation: &'static str,
         /// `host:port` of the broker.
         address: String,
         /// The timeout that ran out.
@@ -104,7 +128,18 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The broker refused or failed an operation on a queue.
+    /// A message property, a header or a declare argument that AMQP cannot
+    /// carry (a short string over 255 bytes, say) was refused before
+    /// anything was sent.
+    #[error("{argument} cannot be sent: {reason}")]
+    InvalidArgument {
+        /// Which property, header or argument, with its (shortened) value.
+        argument: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// An operation on a queue failed in the client library.
     #[error("{operation} on queue {queue:?} failed")]
     QueueOperation {
         /// What was being done: `declare`, `publish`, `get`, ...
@@ -138,23 +173,63 @@ pub enum Error {
 
     /// The broker refused the operation with 406 PRECONDITION_FAILED, for
     /// instance a declare whose arguments differ from the existing queue's.
-    /// The connection and the other handles stay usable.
-    #[error("{operation} on queue {queue:?} refused: {message}")]
+    /// The broker closed the handle's channel; the next call opens another,
+    /// and the connection and its other handles stay usable.
+    #[error("{operation} on queue {queue:?} refused by the broker (406): {message}")]
     PreconditionFailed {
         /// What was being done.
         operation: &'static str,
         /// The queue concerned.
         queue: String,
-        /// The broker's explanation.
+        /// The broker's reply text.
+        message: String,
+    },
+
+    /// The broker refused a message over its `max_message_size` (406
+    /// PRECONDITION_FAILED; 128 MiB by default in RabbitMQ 3.8 to 3.13).
+    /// The connection and its other handles stay usable.
+    #[error("a message of {bytes} bytes to queue {queue:?} is over the broker's size limit (406): {message}")]
+    MessageTooLarge {
+        /// The queue it was published to.
+        queue: String,
+        /// The size of the body (of a batch's largest message).
+        bytes: usize,
+        /// The broker's reply text.
+        message: String,
+    },
+
+    /// The broker's permissions refuse the user this operation (403
+    /// ACCESS_REFUSED). The connection and its other handles stay usable.
+    #[error("{operation} on queue {queue:?} refused by the broker (403): {message}")]
+    AccessRefused {
+        /// What was being done.
+        operation: &'static str,
+        /// The queue concerned.
+        queue: String,
+        /// The broker's reply text.
         message: String,
     },
 
     /// The queue is exclusive to another connection (405 RESOURCE_LOCKED).
-    #[error("queue {queue:?} is locked by another connection: {message}")]
+    #[error("queue {queue:?} is locked by another connection (405): {message}")]
     QueueLocked {
         /// The queue concerned.
         queue: String,
-        /// The broker's explanation.
+        /// The broker's reply text.
+        message: String,
+    },
+
+    /// The broker closed the channel with another reply code. The
+    /// connection and its other handles stay usable.
+    #[error("{operation} on queue {queue:?} refused by the broker ({code}): {message}")]
+    ChannelRefused {
+        /// What was being done.
+        operation: &'static str,
+        /// The queue concerned.
+        queue: String,
+        /// The broker's reply code.
+        code: u16,
+        /// The broker's reply text.
         message: String,
     },
 
@@ -165,6 +240,41 @@ pub enum Error {
         queue: String,
         /// How many were refused.
         count: usize,
+    },
+
+    /// The broker did not confirm published messages within the publish
+    /// timeout (see [`ConnectOptions::publish_timeout`](crate::ConnectOptions::publish_timeout)).
+    /// The connection stays usable.
+    #[error("the broker did not confirm {in_doubt} message(s) published to queue {queue:?} within {timeout:?}")]
+    PublishTimeout {
+        /// The queue the messages were published to.
+        queue: String,
+        /// The timeout that ran out.
+        timeout: Duration,
+        /// Messages of the call that were sent but not confirmed: the broker
+        /// may still take them, so publishing them again may duplicate them.
+        in_doubt: usize,
+    },
+
+    /// The broker is blocking publishers because of a resource alarm (low
+    /// memory or disk). RabbitMQ stops reading a connection once it has
+    /// published during an alarm, so every request on it would wait until
+    /// the alarm clears: mq-lite refuses them at once instead. Publishing
+    /// works again on the same connection once the broker unblocks it (see
+    /// [`Connection::blocked`](crate::Connection::blocked)).
+    #[error(
+        "the broker is blocking publishers ({reason}): {operation} on queue {queue:?} refused"
+    )]
+    Blocked {
+        /// What was refused or interrupted.
+        operation: &'static str,
+        /// The queue concerned.
+        queue: String,
+        /// The broker's reason, e.g. `low on memory`.
+        reason: String,
+        /// Messages of the call that were sent but not confirmed before the
+        /// broker blocked the connection: it takes them once unblocked.
+        in_doubt: usize,
     },
 
     /// The connection to the broker was lost (broker stopped, network cut,
@@ -193,6 +303,17 @@ pub enum Error {
     #[error("the connection is closed")]
     ConnectionClosed,
 
+    /// The broker-named queue died with the connection it was declared on
+    /// (it is exclusive to it), so after a reconnection it is gone: replies
+    /// sent to it are lost. Declare a new one with
+    /// [`Connection::declare_reply_queue`](crate::Connection::declare_reply_queue)
+    /// and give its name to the requesters.
+    #[error("reply queue {queue:?} was lost with the connection that declared it")]
+    ReplyQueueLost {
+        /// The queue's name on the lost connection.
+        queue: String,
+    },
+
     /// A delivery was acknowledged after its channel had closed. The broker
     /// has requeued the message already; it will be delivered again.
     #[error("cannot acknowledge a message of queue {queue:?}: its channel closed, so the broker requeued it")]
@@ -218,8 +339,9 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// Opening an AMQP channel on an established connection failed.
-    #[error("cannot open a channel")]
+    /// Opening or closing a channel or the connection failed in the client
+    /// library (or a thread mq-lite needs could not start).
+    #[error("cannot open or close a channel or the connection")]
     Channel {
         /// What the client library reported.
         #[source]

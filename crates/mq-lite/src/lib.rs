@@ -11,7 +11,7 @@
 //!
 //! # fn main() -> Result<(), mq_lite::Error> {
 //! // AMQP_URL, or amqp://guest:guest@localhost:5672/%2f
-//! let mut connection = Connection::from_env()?;
+//! let connection = Connection::from_env()?;
 //! let queue = connection.declare_queue("jobs", &QueueOptions::default())?;
 //! queue.publish(b"hello")?; // returns once the broker has confirmed
 //!
@@ -32,24 +32,45 @@
 //!   broker's delayed ACK.
 //! - Typed errors ([`Error`]): an unreachable broker, refused credentials,
 //!   an unknown vhost, a missing queue, a declare with other arguments
-//!   (`PRECONDITION_FAILED`), an unroutable message; a connect never hangs
-//!   past its timeout.
-//! - Recovery: the broker closes a channel on any channel error; mq-lite
-//!   opens a new one on the next call, so handles stay usable.
+//!   (`PRECONDITION_FAILED`), a message over the broker's size limit, a
+//!   permission refused, an unroutable message, a broker blocking
+//!   publishers, each naming the broker's reply code and text; no password
+//!   in any of them.
+//! - Deadlines: connecting, publishing (with its confirm) and every other
+//!   request have one ([`ConnectOptions`]); amiquip's own waits have none.
+//!   Under a broker resource alarm, publishing fails at once with
+//!   [`Error::Blocked`] rather than hang, and works again on the same
+//!   connection once the alarm clears ([`Connection::blocked`]).
+//! - Channel errors stay channel errors: the broker closes a channel on
+//!   any of them; mq-lite opens a new one on the next call, so the handle,
+//!   its connection and the other handles stay usable, and a reconnect
+//!   policy does not redial.
 //! - An opt-in [`ReconnectPolicy`] under which publishers and consumers
 //!   survive a broker restart.
-//! - Queue names checked before anything is sent ([`check_queue_name`]).
+//! - Inputs AMQP cannot carry (queue names with control characters,
+//!   properties and header names over 255 bytes) refused before anything is
+//!   sent; amiquip would send a corrupt frame and lose the connection.
+//! - Headers of every AMQP type, so that `x-death` reads typed
+//!   ([`HeaderValue`]).
+//! - Consumers that release their buffered deliveries when dropped or
+//!   [cancelled](Consumer::cancel).
 //!
 //! # Threading
 //!
 //! [`Connection`], [`Queue`], [`Consumer`] and [`Delivery`] are owned values
-//! and `Send`: keep a connection, its queues and a consumer together in one
-//! struct, or move each to its own thread. A queue and a consumer each own
-//! an AMQP channel; a delivery is settled on the channel it came from, so it
-//! too can move to another thread. Calls on one queue from several threads
-//! are serialised (share it in an `Arc`); for parallel publishing, declare
-//! the queue once per thread. The connection stays open while any of its
-//! handles lives.
+//! and `Send`; a connection and its queues are also `Sync`. Declaring takes
+//! `&self`, so threads can share one connection (in an `Arc`, or by
+//! reference in scoped threads) and each declare its own queue handles.
+//! A queue and a consumer each own an AMQP channel; a delivery is settled
+//! on the channel it came from, so it too can move to another thread. Calls
+//! on one queue from several threads are serialised; for parallel
+//! publishing, declare the queue once per thread. The connection stays
+//! open while any of its handles lives.
+//!
+//! Besides amiquip's I/O thread, a connection has a thread that closes
+//! channels in the background (so that dropping a handle never waits on the
+//! broker), and each consumer a thread that owns its channel. One thread
+//! per process watches the deadlines of calls into amiquip.
 //!
 //! # Features
 //!
@@ -64,21 +85,35 @@
 mod channel;
 mod connection;
 mod consumer;
+mod declare;
 mod delivery;
 mod dial;
 mod error;
+mod headers;
+mod limits;
+mod link;
 mod message;
-mod names;
+mod publish;
 mod queue;
 mod reconnect;
 mod url;
+mod watchdog;
 
 pub use connection::{ConnectOptions, Connection, URL_ENV_VAR};
 pub use consumer::{ConsumeOptions, Consumer};
+pub use declare::{
+    check_queue_name, check_queue_name_syntax, DeadLetter, QueueInfo, QueueOptions, QueueType,
+    MAX_QUEUE_NAME_BYTES,
+};
 pub use delivery::Delivery;
 pub use error::{BoxError, Error, Result};
-pub use message::{HeaderValue, Message, Properties};
-pub use names::{check_queue_name, check_queue_name_syntax, MAX_QUEUE_NAME_BYTES};
-pub use queue::{DeadLetter, Queue, QueueInfo, QueueOptions, QueueType};
+pub use headers::HeaderValue;
+pub use message::{Message, Properties};
+pub use queue::Queue;
 pub use reconnect::ReconnectPolicy;
 pub use url::DEFAULT_URL;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

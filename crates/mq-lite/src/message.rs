@@ -3,46 +3,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use amiquip::{AmqpProperties, AmqpValue, FieldTable};
+use amiquip::AmqpProperties;
 
-/// A header value. AMQP has more types; these are the ones work queues use,
-/// and any other type received is given as its text in [`HeaderValue::Text`].
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum HeaderValue {
-    /// A UTF-8 string.
-    Text(String),
-    /// A signed integer.
-    Int(i64),
-    /// A boolean.
-    Bool(bool),
-    /// Raw bytes.
-    Bytes(Vec<u8>),
-}
-
-impl From<&str> for HeaderValue {
-    fn from(value: &str) -> Self {
-        HeaderValue::Text(value.to_owned())
-    }
-}
-
-impl From<String> for HeaderValue {
-    fn from(value: String) -> Self {
-        HeaderValue::Text(value)
-    }
-}
-
-impl From<i64> for HeaderValue {
-    fn from(value: i64) -> Self {
-        HeaderValue::Int(value)
-    }
-}
-
-impl From<bool> for HeaderValue {
-    fn from(value: bool) -> Self {
-        HeaderValue::Bool(value)
-    }
-}
+use crate::error::{Error, Result};
+use crate::headers::{check_table, from_amqp_table, to_amqp_table, HeaderValue};
+use crate::limits::{short_string_problem, shorten};
 
 /// The properties of a message: set on publish, read on delivery.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,11 +25,21 @@ pub struct Properties {
     pub expiration: Option<Duration>,
     /// An application message id.
     pub message_id: Option<String>,
+    /// The message's type name (AMQP's `type` property).
+    pub message_type: Option<String>,
+    /// The publishing application.
+    pub app_id: Option<String>,
     /// Written to disk by the broker (delivery mode 2).
     pub persistent: bool,
 }
 
 /// A message to publish: a body and its properties. Persistent by default.
+///
+/// AMQP carries most properties (content type, correlation id, message id,
+/// reply-to, type, app id) and header names as short strings of at most
+/// 255 bytes: publishing a message with a longer one fails with
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) before
+/// anything is sent.
 ///
 /// ```
 /// use std::time::Duration;
@@ -141,6 +116,18 @@ impl Message {
         self
     }
 
+    /// Sets the message's type name (AMQP's `type` property).
+    pub fn message_type(mut self, name: impl Into<String>) -> Self {
+        self.properties.message_type = Some(name.into());
+        self
+    }
+
+    /// Sets the id of the publishing application.
+    pub fn app_id(mut self, id: impl Into<String>) -> Self {
+        self.properties.app_id = Some(id.into());
+        self
+    }
+
     /// Makes the message persistent (the default) or transient.
     pub fn persistent(mut self, persistent: bool) -> Self {
         self.properties.persistent = persistent;
@@ -170,8 +157,34 @@ impl Properties {
         reply_to: None,
         expiration: None,
         message_id: None,
+        message_type: None,
+        app_id: None,
         persistent: true,
     };
+
+    /// Refuses what AMQP cannot carry: a short string over 255 bytes. amiquip
+    /// would send it with a truncated length, and the broker would close the
+    /// whole connection on the corrupt frame.
+    pub(crate) fn check(&self) -> Result<()> {
+        let short_strings = [
+            ("content_type", &self.content_type),
+            ("correlation_id", &self.correlation_id),
+            ("reply_to", &self.reply_to),
+            ("message_id", &self.message_id),
+            ("message_type", &self.message_type),
+            ("app_id", &self.app_id),
+        ];
+        for (property, value) in short_strings {
+            let Some(value) = value else { continue };
+            if let Some(reason) = short_string_problem(value) {
+                return Err(Error::InvalidArgument {
+                    argument: format!("message property {property} {:?}", shorten(value)),
+                    reason,
+                });
+            }
+        }
+        check_table("header", &self.headers)
+    }
 
     pub(crate) fn to_amqp(&self) -> AmqpProperties {
         let mut amqp =
@@ -180,12 +193,7 @@ impl Properties {
             amqp = amqp.with_content_type(value.clone());
         }
         if !self.headers.is_empty() {
-            let table: FieldTable = self
-                .headers
-                .iter()
-                .map(|(name, value)| (name.clone(), to_amqp_value(value)))
-                .collect();
-            amqp = amqp.with_headers(table);
+            amqp = amqp.with_headers(to_amqp_table(&self.headers));
         }
         if let Some(value) = &self.correlation_id {
             amqp = amqp.with_correlation_id(value.clone());
@@ -199,6 +207,12 @@ impl Properties {
         if let Some(value) = &self.message_id {
             amqp = amqp.with_message_id(value.clone());
         }
+        if let Some(value) = &self.message_type {
+            amqp = amqp.with_type_(value.clone());
+        }
+        if let Some(value) = &self.app_id {
+            amqp = amqp.with_app_id(value.clone());
+        }
         amqp
     }
 
@@ -207,10 +221,9 @@ impl Properties {
             content_type: amqp.content_type().clone(),
             headers: amqp
                 .headers()
-                .iter()
-                .flatten()
-                .map(|(name, value)| (name.clone(), from_amqp_value(value)))
-                .collect(),
+                .as_ref()
+                .map(from_amqp_table)
+                .unwrap_or_default(),
             correlation_id: amqp.correlation_id().clone(),
             reply_to: amqp.reply_to().clone(),
             expiration: amqp
@@ -219,34 +232,10 @@ impl Properties {
                 .and_then(|ms| ms.parse().ok())
                 .map(Duration::from_millis),
             message_id: amqp.message_id().clone(),
+            message_type: amqp.type_().clone(),
+            app_id: amqp.app_id().clone(),
             persistent: *amqp.delivery_mode() == Some(2),
         }
-    }
-}
-
-fn to_amqp_value(value: &HeaderValue) -> AmqpValue {
-    match value {
-        HeaderValue::Text(text) => AmqpValue::LongString(text.clone()),
-        HeaderValue::Int(number) => AmqpValue::LongLongInt(*number),
-        HeaderValue::Bool(flag) => AmqpValue::Boolean(*flag),
-        HeaderValue::Bytes(bytes) => AmqpValue::ByteArray(bytes.clone()),
-    }
-}
-
-fn from_amqp_value(value: &AmqpValue) -> HeaderValue {
-    match value {
-        AmqpValue::LongString(text) => HeaderValue::Text(text.clone()),
-        AmqpValue::Boolean(flag) => HeaderValue::Bool(*flag),
-        AmqpValue::ShortShortInt(n) => HeaderValue::Int(i64::from(*n)),
-        AmqpValue::ShortShortUInt(n) => HeaderValue::Int(i64::from(*n)),
-        AmqpValue::ShortInt(n) => HeaderValue::Int(i64::from(*n)),
-        AmqpValue::ShortUInt(n) => HeaderValue::Int(i64::from(*n)),
-        AmqpValue::LongInt(n) => HeaderValue::Int(i64::from(*n)),
-        AmqpValue::LongUInt(n) => HeaderValue::Int(i64::from(*n)),
-        AmqpValue::LongLongInt(n) => HeaderValue::Int(*n),
-        AmqpValue::Timestamp(n) => HeaderValue::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
-        AmqpValue::ByteArray(bytes) => HeaderValue::Bytes(bytes.clone()),
-        other => HeaderValue::Text(format!("{other:?}")),
     }
 }
 
@@ -264,8 +253,36 @@ mod tests {
             .correlation_id("c-1")
             .reply_to("replies")
             .expiration(Duration::from_millis(1500))
-            .message_id("m-1");
+            .message_id("m-1")
+            .message_type("render")
+            .app_id("tests");
         let back = Properties::from_amqp(&message.properties().to_amqp());
         assert_eq!(&back, message.properties());
+    }
+
+    #[test]
+    fn every_short_string_property_over_255_bytes_is_refused() {
+        let long = "x".repeat(256);
+        let messages = [
+            Message::new(Vec::new()).content_type(long.clone()),
+            Message::new(Vec::new()).correlation_id(long.clone()),
+            Message::new(Vec::new()).reply_to(long.clone()),
+            Message::new(Vec::new()).message_id(long.clone()),
+            Message::new(Vec::new()).message_type(long.clone()),
+            Message::new(Vec::new()).app_id(long.clone()),
+            Message::new(Vec::new()).header(long.clone(), 1),
+        ];
+        for message in messages {
+            let err = message.properties().check().unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+            assert!(err.to_string().contains("256 bytes"), "{err}");
+        }
+        let longest = "x".repeat(255);
+        Message::new(Vec::new())
+            .correlation_id(longest.clone())
+            .header(longest, "a long string value is fine".repeat(100))
+            .properties()
+            .check()
+            .unwrap();
     }
 }

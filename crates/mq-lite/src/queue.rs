@@ -1,200 +1,27 @@
-//! Declaring a queue, and the owned handle that publishes to it and reads from it.
+//! The owned handle on a declared queue: publish to it, read from it,
+//! inspect, purge and delete it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
-use amiquip::{AmqpValue, Confirm, FieldTable, Publish, QueueDeclareOptions, QueueDeleteOptions};
+use amiquip::QueueDeleteOptions;
 
-use crate::channel::{ChannelSlot, Declaration, OpenChannel, SharedConnection};
+use crate::channel::{Call, ChannelSlot};
 use crate::consumer::{ConsumeOptions, Consumer};
-use crate::delivery::Delivery;
-use crate::error::{Error, Result};
+use crate::declare::{check_queue_name, Declaration, QueueInfo, QueueOptions};
+use crate::delivery::{Delivery, Settler};
+use crate::error::Result;
+use crate::link::SharedConnection;
 use crate::message::{Message, Properties};
-use crate::names::check_queue_name;
-
-/// The kind of queue the broker keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum QueueType {
-    /// A classic queue, on one node.
-    #[default]
-    Classic,
-    /// A quorum queue, replicated across the nodes of a cluster (always durable).
-    Quorum,
-}
-
-/// Where the broker sends messages that expire, are rejected without
-/// requeue, or overflow the queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    /// The exchange; `""` is the default exchange, which routes by queue name.
-    pub exchange: String,
-    /// The routing key; with the default exchange, the target queue's name.
-    /// `None` keeps each message's own routing key.
-    pub routing_key: Option<String>,
-}
-
-impl DeadLetter {
-    /// Dead-letters into `queue` through the default exchange.
-    pub fn to_queue(queue: impl Into<String>) -> Self {
-        DeadLetter {
-            exchange: String::new(),
-            routing_key: Some(queue.into()),
-        }
-    }
-}
-
-/// How a queue is declared. `Default` gives a durable classic queue that
-/// outlives its consumers: the usual work queue.
-///
-/// ```
-/// use std::time::Duration;
-/// use mq_lite::{DeadLetter, QueueOptions, QueueType};
-/// let options = QueueOptions::default()
-///     .queue_type(QueueType::Quorum)
-///     .message_ttl(Duration::from_secs(3600))
-///     .max_length(10_000)
-///     .dead_letter(DeadLetter::to_queue("jobs.failed"));
-/// assert!(options.durable);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct QueueOptions {
-    /// Survives a broker restart (its persistent messages too).
-    pub durable: bool,
-    /// Used by this connection only, and deleted when it closes.
-    pub exclusive: bool,
-    /// Deleted by the broker once its last consumer goes away.
-    pub auto_delete: bool,
-    /// Messages older than this are dropped (or dead-lettered).
-    pub message_ttl: Option<Duration>,
-    /// At most this many messages are kept; the oldest go first.
-    pub max_length: Option<u32>,
-    /// Where dropped messages go.
-    pub dead_letter: Option<DeadLetter>,
-    /// Classic or quorum.
-    pub queue_type: QueueType,
-}
-
-impl Default for QueueOptions {
-    fn default() -> Self {
-        QueueOptions {
-            durable: true,
-            exclusive: false,
-            auto_delete: false,
-            message_ttl: None,
-            max_length: None,
-            dead_letter: None,
-            queue_type: QueueType::Classic,
-        }
-    }
-}
-
-impl QueueOptions {
-    /// Sets [`durable`](Self::durable).
-    pub fn durable(mut self, durable: bool) -> Self {
-        self.durable = durable;
-        self
-    }
-
-    /// Sets [`exclusive`](Self::exclusive).
-    pub fn exclusive(mut self, exclusive: bool) -> Self {
-        self.exclusive = exclusive;
-        self
-    }
-
-    /// Sets [`auto_delete`](Self::auto_delete).
-    pub fn auto_delete(mut self, auto_delete: bool) -> Self {
-        self.auto_delete = auto_delete;
-        self
-    }
-
-    /// Sets [`message_ttl`](Self::message_ttl) (millisecond precision).
-    pub fn message_ttl(mut self, ttl: Duration) -> Self {
-        self.message_ttl = Some(ttl);
-        self
-    }
-
-    /// Sets [`max_length`](Self::max_length).
-    pub fn max_length(mut self, messages: u32) -> Self {
-        self.max_length = Some(messages);
-        self
-    }
-
-    /// Sets [`dead_letter`](Self::dead_letter).
-    pub fn dead_letter(mut self, target: DeadLetter) -> Self {
-        self.dead_letter = Some(target);
-        self
-    }
-
-    /// Sets [`queue_type`](Self::queue_type). A quorum queue is durable.
-    pub fn queue_type(mut self, queue_type: QueueType) -> Self {
-        self.queue_type = queue_type;
-        if queue_type == QueueType::Quorum {
-            self.durable = true;
-        }
-        self
-    }
-
-    fn arguments(&self) -> FieldTable {
-        let mut arguments = FieldTable::new();
-        if let Some(ttl) = self.message_ttl {
-            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-            arguments.insert("x-message-ttl".into(), AmqpValue::LongLongInt(millis));
-        }
-        if let Some(max) = self.max_length {
-            arguments.insert(
-                "x-max-length".into(),
-                AmqpValue::LongLongInt(i64::from(max)),
-            );
-        }
-        if let Some(target) = &self.dead_letter {
-            arguments.insert(
-                "x-dead-letter-exchange".into(),
-                AmqpValue::LongString(target.exchange.clone()),
-            );
-            if let Some(key) = &target.routing_key {
-                arguments.insert(
-                    "x-dead-letter-routing-key".into(),
-                    AmqpValue::LongString(key.clone()),
-                );
-            }
-        }
-        if self.queue_type == QueueType::Quorum {
-            arguments.insert(
-                "x-queue-type".into(),
-                AmqpValue::LongString("quorum".into()),
-            );
-        }
-        arguments
-    }
-
-    pub(crate) fn to_amqp(&self) -> QueueDeclareOptions {
-        QueueDeclareOptions {
-            durable: self.durable,
-            exclusive: self.exclusive,
-            auto_delete: self.auto_delete,
-            arguments: self.arguments(),
-        }
-    }
-}
-
-/// What a passive declare tells about a queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct QueueInfo {
-    /// Messages ready for delivery (not counting unacknowledged ones).
-    pub message_count: u32,
-    /// Active consumers.
-    pub consumer_count: u32,
-}
+use crate::publish::{check_all, publish_confirmed, to_publish};
 
 /// A declared queue, owning its AMQP channel.
 ///
 /// Messages are published through the default exchange, straight to this
 /// queue, with the mandatory flag and publisher confirms: a call returns once
-/// the broker has the message. `Queue` is `Send`: move it to the thread that
-/// uses it. If the broker closes the channel after an error, the next call
+/// the broker has the message, or with an error within the publish timeout.
+/// `Queue` is `Send` and `Sync`: move it to the thread that uses it, or
+/// share it. If the broker closes the channel after an error, the next call
 /// opens a new one.
 pub struct Queue {
     slot: ChannelSlot,
@@ -212,52 +39,78 @@ impl std::fmt::Debug for Queue {
 }
 
 impl Queue {
+    fn new(connection: SharedConnection, declaration: Declaration, name: &str) -> Queue {
+        let declaration = Arc::new(declaration);
+        Queue {
+            slot: ChannelSlot::new(connection.clone(), Arc::clone(&declaration), true),
+            unconfirmed: ChannelSlot::new(connection, declaration, false),
+            name: name.into(),
+        }
+    }
+
+    /// A call on this queue that the broker must answer within the request timeout.
+    fn request(&self, operation: &'static str) -> Call<'_> {
+        Call {
+            operation,
+            queue: &self.name,
+            timeout: self.slot.connection().timeouts().request,
+            bytes: 0,
+        }
+    }
+
+    fn request_deadline(&self) -> Instant {
+        Instant::now() + self.slot.connection().timeouts().request
+    }
+
     pub(crate) fn declare(
         connection: SharedConnection,
         name: &str,
         options: &QueueOptions,
     ) -> Result<Queue> {
         check_queue_name(name)?;
-        let declaration = Declaration {
-            name: name.to_owned(),
-            options: options.clone(),
-        };
-        // Opening the slot's channel declares the queue (and will again after a reconnection).
-        let slot = ChannelSlot::new(connection.clone(), Some(declaration.clone()), true);
-        slot.with("declare", name, |_| Ok(()))?;
-        Ok(Queue {
-            slot,
-            unconfirmed: ChannelSlot::new(connection, Some(declaration), false),
-            name: name.into(),
-        })
+        options.check()?;
+        let queue = Queue::new(connection, Declaration::named(name, options), name);
+        // Opening the slot's channel declares the queue (and will again
+        // on the next connection, after a reconnection).
+        queue.slot.with(queue.request("declare"), |_| Ok(()))?;
+        Ok(queue)
     }
 
-    /// A server-named queue is exclusive to its connection: it dies with it
-    /// and cannot be declared again under the same name after a reconnection.
+    /// A server-named queue is exclusive to its connection: it dies with it,
+    /// and a reconnection makes its handles fail with
+    /// [`Error::ReplyQueueLost`](crate::Error::ReplyQueueLost).
     pub(crate) fn declare_server_named(connection: SharedConnection) -> Result<Queue> {
         let options = QueueOptions::default()
             .durable(false)
             .exclusive(true)
             .auto_delete(true);
-        let slot = ChannelSlot::new(connection.clone(), None, true);
-        let name = slot.with("declare", "", |open| {
-            open.channel
-                .queue_declare("", options.to_amqp())
-                .map(|queue| queue.name().to_owned())
+        let declaration = Arc::new(Declaration::server_named());
+        let slot = ChannelSlot::new(connection.clone(), Arc::clone(&declaration), true);
+        let call = Call {
+            operation: "declare",
+            queue: "",
+            timeout: connection.timeouts().request,
+            bytes: 0,
+        };
+        let deadline = Instant::now() + call.timeout;
+        let name = slot.with(call, |open| {
+            let name = open.within(deadline, |channel| {
+                channel
+                    .queue_declare("", options.to_amqp())
+                    .map(|queue| queue.name().to_owned())
+            })?;
+            declaration.server_named_declared(&name, open.epoch);
+            Ok(name)
         })?;
         Ok(Queue {
             slot,
-            unconfirmed: ChannelSlot::new(connection, None, false),
+            unconfirmed: ChannelSlot::new(connection, declaration, false),
             name: name.into(),
         })
     }
 
     pub(crate) fn existing(connection: SharedConnection, name: &str) -> Queue {
-        Queue {
-            slot: ChannelSlot::new(connection.clone(), None, true),
-            unconfirmed: ChannelSlot::new(connection, None, false),
-            name: name.into(),
-        }
+        Queue::new(connection, Declaration::existing(), name)
     }
 
     /// The queue's name.
@@ -268,7 +121,7 @@ impl Queue {
     /// Publishes `body` as a persistent message and returns once the broker
     /// has confirmed it. See [`publish_message`](Self::publish_message).
     pub fn publish(&self, body: &[u8]) -> Result<()> {
-        self.publish_confirmed(&[(body, &Properties::PERSISTENT)])
+        publish_confirmed(&self.slot, &self.name, &[(body, &Properties::PERSISTENT)])
     }
 
     /// Publishes `value` as a JSON message and returns once the broker has
@@ -278,16 +131,33 @@ impl Queue {
         self.publish_message(&Message::json(value)?)
     }
 
-    /// Publishes `message` and returns once the broker has confirmed it. A
-    /// message that the broker cannot route (the queue was deleted) is an
-    /// [`Error::Unroutable`], not a silent drop.
+    /// Publishes `message` and returns once the broker has confirmed it.
+    ///
+    /// - A property AMQP cannot carry (a short string over 255 bytes) is an
+    ///   [`Error::InvalidArgument`](crate::Error::InvalidArgument), refused
+    ///   before anything is sent.
+    /// - A message the broker cannot route (the queue was deleted) is an
+    ///   [`Error::Unroutable`](crate::Error::Unroutable), not a silent drop.
+    /// - A message over the broker's size limit is an
+    ///   [`Error::MessageTooLarge`](crate::Error::MessageTooLarge); the
+    ///   handle and the connection stay usable.
+    /// - While the broker blocks publishers (a memory or disk alarm), the
+    ///   call fails at once with [`Error::Blocked`](crate::Error::Blocked).
+    /// - Without the broker's confirm within the publish timeout, it fails
+    ///   with [`Error::PublishTimeout`](crate::Error::PublishTimeout).
     pub fn publish_message(&self, message: &Message) -> Result<()> {
-        self.publish_confirmed(&[(message.body(), message.properties())])
+        publish_confirmed(
+            &self.slot,
+            &self.name,
+            &[(message.body(), message.properties())],
+        )
     }
 
     /// Publishes every message, then waits once for the broker to confirm
     /// them all: much faster than confirming each. Fails if any message is
-    /// refused, and with [`Error::Unroutable`] if the queue does not exist.
+    /// refused, and with [`Error::Unroutable`](crate::Error::Unroutable) if
+    /// the queue does not exist. Every message is checked before the first
+    /// is sent.
     ///
     /// Only the first and the last message carry the mandatory flag, which
     /// costs the broker work for each message that has it: through the
@@ -311,48 +181,7 @@ impl Queue {
                 (message.body(), message.properties())
             })
             .collect();
-        self.publish_confirmed(&parts)
-    }
-
-    /// Publishes `messages` and waits for the broker to confirm them all.
-    fn publish_confirmed(&self, messages: &[(&[u8], &Properties)]) -> Result<()> {
-        // Messages the broker has confirmed, across reconnections: only the
-        // rest is published again after a loss.
-        let mut confirmed = 0;
-        self.slot
-            .with("publish", &self.name, |open| {
-                let first = open.published + 1;
-                let batch = &messages[confirmed..];
-                for (index, (body, properties)) in batch.iter().enumerate() {
-                    // The default exchange routes by the queue's existence
-                    // alone, so the batch's first and last messages tell
-                    // whether it was routed; the flag costs the broker.
-                    let mandatory = index == 0 || index + 1 == batch.len();
-                    open.channel
-                        .basic_publish("", self.to_publish(body, properties, mandatory))?;
-                    open.published += 1;
-                }
-                match wait_for_confirms(open, first) {
-                    Err(Unconfirmed::ChannelClosed { confirmed: count }) => {
-                        confirmed += count;
-                        Err(amiquip::Error::EventLoopDropped)
-                    }
-                    outcome => Ok(outcome),
-                }
-            })?
-            .map_err(|outcome| match outcome {
-                Unconfirmed::Refused(count) => Error::NotConfirmed {
-                    queue: self.name.to_string(),
-                    count,
-                },
-                Unconfirmed::Returned(reply) => Error::Unroutable {
-                    queue: self.name.to_string(),
-                    reply,
-                },
-                Unconfirmed::ChannelClosed { .. } => Error::ConnectionLost {
-                    source: "the channel closed before the broker confirmed".into(),
-                },
-            })
+        publish_confirmed(&self.slot, &self.name, &parts)
     }
 
     /// Publishes `message` without waiting for the broker's confirm: the
@@ -360,31 +189,28 @@ impl Queue {
     /// but a message lost in a broker crash or unroutable is not reported;
     /// use [`publish_message`](Self::publish_message) when that matters.
     /// These messages travel on a channel of their own, so they are not
-    /// ordered with the confirmed ones.
+    /// ordered with the confirmed ones. Refused, like the others, while the
+    /// broker blocks publishers.
     pub fn publish_unconfirmed(&self, message: &Message) -> Result<()> {
+        let parts = [(message.body(), message.properties())];
+        check_all(&parts)?;
+        let timeout = self.slot.connection().timeouts().publish;
+        let call = Call {
+            operation: "publish",
+            queue: &self.name,
+            timeout,
+            bytes: message.body().len(),
+        };
         // On a channel of its own, without confirm mode: the broker sends
         // no confirms to be read and thrown away.
-        self.unconfirmed.with("publish", &self.name, |open| {
-            open.channel.basic_publish(
-                "",
-                self.to_publish(message.body(), message.properties(), false),
-            )
+        self.unconfirmed.with(call, |open| {
+            open.within(Instant::now() + timeout, |channel| {
+                channel.basic_publish(
+                    "",
+                    to_publish(&self.name, message.body(), message.properties(), false),
+                )
+            })
         })
-    }
-
-    fn to_publish<'a>(
-        &self,
-        body: &'a [u8],
-        properties: &Properties,
-        mandatory: bool,
-    ) -> Publish<'a> {
-        Publish {
-            body,
-            routing_key: self.name.to_string(),
-            mandatory,
-            immediate: false,
-            properties: properties.to_amqp(),
-        }
     }
 
     /// Takes one message from the queue, or returns `None` at once when the
@@ -392,15 +218,19 @@ impl Queue {
     /// [`Delivery::ack`]; dropped without an ack, it is redelivered.
     pub fn get(&self) -> Result<Option<Delivery>> {
         let mut generation = 0;
-        let got = self.slot.with("get", &self.name, |open| {
+        let got = self.slot.with(self.request("get"), |open| {
             generation = open.generation;
-            open.channel.basic_get(&*self.name, false)
+            open.within(self.request_deadline(), |channel| {
+                channel.basic_get(&*self.name, false)
+            })
         })?;
         Ok(got.map(|got| {
             Delivery::new(
                 got.delivery,
-                self.slot.clone(),
-                generation,
+                Settler::Slot {
+                    slot: self.slot.clone(),
+                    generation,
+                },
                 Arc::clone(&self.name),
             )
         }))
@@ -409,8 +239,8 @@ impl Queue {
     /// Starts a consumer on a channel of its own; see [`Consumer`].
     pub fn consume(&self, options: &ConsumeOptions) -> Result<Consumer> {
         Consumer::start(
-            self.slot.connection(),
-            self.slot.declaration().cloned(),
+            self.slot.connection().clone(),
+            Arc::clone(self.slot.declaration()),
             Arc::clone(&self.name),
             options,
         )
@@ -418,121 +248,49 @@ impl Queue {
 
     /// Counts the messages ready in the queue and its consumers.
     pub fn info(&self) -> Result<QueueInfo> {
-        self.slot.with("inspect", &self.name, |open| {
-            open.channel
-                .queue_declare_passive(&*self.name)
-                .map(|queue| QueueInfo {
-                    message_count: queue.declared_message_count().unwrap_or(0),
-                    consumer_count: queue.declared_consumer_count().unwrap_or(0),
-                })
+        self.slot.with(self.request("inspect"), |open| {
+            open.within(self.request_deadline(), |channel| {
+                channel
+                    .queue_declare_passive(&*self.name)
+                    .map(|queue| QueueInfo {
+                        message_count: queue.declared_message_count().unwrap_or(0),
+                        consumer_count: queue.declared_consumer_count().unwrap_or(0),
+                    })
+            })
         })
     }
 
     /// Removes every ready message; returns how many were removed.
     pub fn purge(&self) -> Result<u32> {
-        self.slot.with("purge", &self.name, |open| {
-            open.channel.queue_purge(&*self.name)
+        self.slot.with(self.request("purge"), |open| {
+            open.within(self.request_deadline(), |channel| {
+                channel.queue_purge(&*self.name)
+            })
         })
     }
 
     /// Deletes the queue and the messages in it; returns how many messages were deleted.
     pub fn delete(self) -> Result<u32> {
-        self.slot.with("delete", &self.name, |open| {
-            open.channel
-                .queue_delete(&*self.name, QueueDeleteOptions::default())
+        self.slot.with(self.request("delete"), |open| {
+            open.within(self.request_deadline(), |channel| {
+                channel.queue_delete(&*self.name, QueueDeleteOptions::default())
+            })
         })
     }
-}
-
-/// Why published messages were not all confirmed.
-enum Unconfirmed {
-    Refused(usize),
-    Returned(String),
-    /// The channel died; the first `confirmed` messages had been confirmed.
-    ChannelClosed {
-        confirmed: usize,
-    },
-}
-
-/// Waits until the broker has confirmed every tag from `first` to
-/// `open.published`, then reports any message it returned or refused.
-fn wait_for_confirms(open: &OpenChannel, first: u64) -> std::result::Result<(), Unconfirmed> {
-    let last = open.published;
-    let mut confirmed_up_to = first - 1;
-    let mut refused = 0usize;
-    while confirmed_up_to < last {
-        let Ok(confirm) = open.confirms.recv() else {
-            let confirmed = usize::try_from(confirmed_up_to + 1 - first).unwrap_or(0);
-            return Err(Unconfirmed::ChannelClosed { confirmed });
-        };
-        let (payload, acked) = match confirm {
-            Confirm::Ack(payload) => (payload, true),
-            Confirm::Nack(payload) => (payload, false),
-        };
-        let tag = payload.delivery_tag;
-        if tag < first {
-            continue; // an earlier call's confirm
-        }
-        // Confirms come in tag order; `multiple` covers every tag up to this one.
-        let covered = if payload.multiple {
-            tag.saturating_sub(confirmed_up_to)
-        } else {
-            1
-        };
-        if !acked {
-            refused += usize::try_from(covered).unwrap_or(usize::MAX);
-        }
-        confirmed_up_to = confirmed_up_to.max(tag);
-    }
-    // The broker sends basic.return before the confirm of the same message.
-    if let Ok(returned) = open.returns.try_recv() {
-        while open.returns.try_recv().is_ok() {}
-        return Err(Unconfirmed::Returned(format!(
-            "{} {}",
-            returned.reply_code, returned.reply_text
-        )));
-    }
-    if refused > 0 {
-        return Err(Unconfirmed::Refused(refused));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn assert_send_sync<T: Send + Sync>() {}
     fn assert_send<T: Send>() {}
 
     #[test]
-    fn handles_can_move_to_other_threads() {
-        assert_send::<Queue>();
+    fn handles_can_move_to_other_threads_and_connections_and_queues_can_be_shared() {
+        assert_send_sync::<Queue>();
+        assert_send_sync::<crate::Connection>();
         assert_send::<Delivery>();
         assert_send::<Consumer>();
-        assert_send::<crate::Connection>();
-    }
-
-    #[test]
-    fn options_become_the_brokers_x_arguments() {
-        let arguments = QueueOptions::default()
-            .message_ttl(Duration::from_millis(1500))
-            .max_length(10)
-            .dead_letter(DeadLetter::to_queue("dead"))
-            .queue_type(QueueType::Quorum)
-            .arguments();
-        assert_eq!(arguments["x-message-ttl"], AmqpValue::LongLongInt(1500));
-        assert_eq!(arguments["x-max-length"], AmqpValue::LongLongInt(10));
-        assert_eq!(
-            arguments["x-dead-letter-exchange"],
-            AmqpValue::LongString(String::new())
-        );
-        assert_eq!(
-            arguments["x-dead-letter-routing-key"],
-            AmqpValue::LongString("dead".into())
-        );
-        assert_eq!(
-            arguments["x-queue-type"],
-            AmqpValue::LongString("quorum".into())
-        );
     }
 }

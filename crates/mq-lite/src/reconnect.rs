@@ -14,9 +14,21 @@ use std::time::Duration;
 ///   not confirmed (at-least-once: a message confirmed just before the loss
 ///   but whose confirm was lost in flight may arrive twice);
 /// - a consumer starts consuming again; deliveries taken before the loss can
-///   no longer be acknowledged ([`Error::DeliveryChannelClosed`](crate::Error::DeliveryChannelClosed)),
-///   and the broker delivers them again, marked redelivered;
-/// - a get is retried.
+///   no longer be acknowledged (their ack fails with
+///   [`Error::DeliveryChannelClosed`](crate::Error::DeliveryChannelClosed),
+///   or, made before the consumer saw the loss, is lost unheard), and the
+///   broker delivers them again, marked redelivered;
+/// - a get is retried;
+/// - a queue is declared again on the new connection (a non-durable or
+///   exclusive one did not survive); a broker-named reply queue cannot be
+///   (another would have another name), so its handles and consumers fail
+///   with [`Error::ReplyQueueLost`](crate::Error::ReplyQueueLost).
+///
+/// No lock is held while dialling or backing off: other handles wait for
+/// the reconnection without blocking the connection's other calls, and
+/// [`Connection::close`](crate::Connection::close) stops it. Channel errors
+/// (a missing queue, a message over the broker's size limit) never cause a
+/// reconnection.
 ///
 /// Without a policy, the first operation after the loss fails with
 /// [`Error::ConnectionLost`](crate::Error::ConnectionLost).

@@ -69,19 +69,13 @@ impl BrokerUrl {
                 .trim_end_matches(']')
                 .to_owned(),
         };
-        let decode = |text: &str| -> Result<String> {
-            url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-                .next()
-                .map(|(_, value)| value.into_owned())
-                .ok_or_else(|| invalid(format!("cannot decode {text:?}")))
-        };
         let user = if url.username().is_empty() {
             "guest".to_owned()
         } else {
-            decode(url.username())?
+            percent_decode(url.username())
         };
         let password = match url.password() {
-            Some(password) => decode(password)?,
+            Some(password) => percent_decode(password),
             None if url.username().is_empty() => "guest".to_owned(),
             None => String::new(),
         };
@@ -92,7 +86,7 @@ impl BrokerUrl {
                     "the vhost must be one path segment (write / as %2f)".into(),
                 ))
             }
-            path => decode(path)?,
+            path => percent_decode(path),
         };
         let mut heartbeat = None;
         let mut connection_timeout = None;
@@ -110,7 +104,13 @@ impl BrokerUrl {
                         })?)
                 }
                 "connection_timeout" => connection_timeout = Some(Duration::from_millis(number()?)),
-                _ => {}
+                // Only the name: an unknown parameter could hold a secret.
+                other => {
+                    return Err(invalid(format!(
+                        "unknown query parameter {:?} (mq-lite understands heartbeat and connection_timeout)",
+                        crate::limits::shorten(other)
+                    )))
+                }
             }
         }
         Ok(BrokerUrl {
@@ -126,14 +126,46 @@ impl BrokerUrl {
     }
 }
 
+/// Decodes the percent escapes of a URL part (user, password, vhost), as
+/// the RabbitMQ URI specification asks; `+` stays a plus sign.
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
 /// Replaces the password of a URL-looking string by `***`, for messages.
+///
+/// A URL that does not parse is masked by its shape: everything between
+/// `://` and the last `@` but the user name, or, without an `@`, everything
+/// after the first `:` of the authority (`amqp://user:secret` without a host
+/// fails to parse, and its password reads as a port).
 pub(crate) fn mask_password(raw: &str) -> String {
     match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
+        // Without a host, `user:secret@host` parses as a URL of scheme
+        // `user`: only a URL with an authority is masked as parsed.
+        Ok(mut url) if url.has_host() => {
+            if url.password().is_some() && url.set_password(Some("***")).is_err() {
+                return mask_unparsed(raw);
+            }
             url.to_string()
         }
-        _ => raw.to_owned(),
+        _ => mask_unparsed(raw),
+    }
+}
+
+fn mask_unparsed(raw: &str) -> String {
+    let start = raw.find("://").map_or(0, |at| at + 3);
+    let (scheme, rest) = raw.split_at(start);
+    if let Some(at) = rest.rfind('@') {
+        let user = rest[..at].split(':').next().unwrap_or_default();
+        return format!("{scheme}{user}:***@{}", &rest[at + 1..]);
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].find(':') {
+        Some(colon) => format!("{scheme}{}:***{}", &rest[..colon], &rest[authority_end..]),
+        None => raw.to_owned(),
     }
 }
 
@@ -190,6 +222,41 @@ mod tests {
         } else {
             assert!(matches!(parsed, Err(Error::InvalidUrl { .. })));
         }
+    }
+
+    #[test]
+    fn rejects_unknown_query_parameters_naming_only_the_key() {
+        let err = BrokerUrl::parse("amqp://h/?heartbeat=5&hearbeat=10").unwrap_err();
+        let Error::InvalidUrl { reason, .. } = err else {
+            panic!("{err:?}");
+        };
+        assert!(reason.contains("\"hearbeat\""), "{reason}");
+        assert!(!reason.contains("10"), "{reason}");
+    }
+
+    #[test]
+    fn masks_the_password_of_parseable_and_unparseable_urls() {
+        for raw in [
+            "amqp://user:s3cr3t@host/",
+            "amqp://user:s3cr3t@host:notaport/",
+            "amqp://user:s3cr3t@[::1/",
+            "amqp://user:s3cr/3t@host/",
+            "amqp://user:s3cr3t@ho st/",
+            "amqp://user:s3cr@3t@host:99999/",
+            "amqp://user:s3cr3t",
+            "amqp://user:s3cr3t/vhost",
+            "user:s3cr3t@host",
+            "amqps://user:s3cr3t@host:5671/%zz",
+        ] {
+            let masked = mask_password(raw);
+            assert!(!masked.contains("s3cr"), "{raw} -> {masked}");
+            assert!(!masked.contains("3t@"), "{raw} -> {masked}");
+        }
+        assert_eq!(
+            mask_password("amqp://user:pw@host:notaport/"),
+            "amqp://user:***@host:notaport/"
+        );
+        assert_eq!(mask_password("amqp://host:5672/"), "amqp://host:5672/");
     }
 
     #[test]

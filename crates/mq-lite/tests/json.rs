@@ -14,7 +14,7 @@ struct Job {
 
 #[test]
 fn json_bodies_round_trip_with_their_content_type() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("json"), &QueueOptions::default())
         .unwrap();
@@ -33,7 +33,7 @@ fn json_bodies_round_trip_with_their_content_type() {
 
 #[test]
 fn a_body_that_is_not_the_expected_json_is_a_typed_error() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("not-json"), &QueueOptions::default())
         .unwrap();

@@ -8,7 +8,7 @@ use mq_lite::{ConsumeOptions, Error, HeaderValue, Message, QueueOptions};
 
 #[test]
 fn get_returns_none_at_once_on_an_empty_queue() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("empty"), &QueueOptions::default())
         .unwrap();
@@ -19,7 +19,7 @@ fn get_returns_none_at_once_on_an_empty_queue() {
 
 #[test]
 fn bodies_round_trip_byte_for_byte_empty_binary_and_16_mib() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("bodies"), &QueueOptions::default())
         .unwrap();
@@ -38,7 +38,7 @@ fn bodies_round_trip_byte_for_byte_empty_binary_and_16_mib() {
 
 #[test]
 fn properties_reach_the_consumer() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("props"), &QueueOptions::default())
         .unwrap();
@@ -70,7 +70,7 @@ fn properties_reach_the_consumer() {
 
 #[test]
 fn publishing_to_a_deleted_queue_is_unroutable_not_silently_dropped() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("deleted");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -90,7 +90,7 @@ fn publishing_to_a_deleted_queue_is_unroutable_not_silently_dropped() {
 
 #[test]
 fn a_batch_to_a_deleted_queue_is_unroutable_whatever_its_size() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("deleted-batch");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -114,7 +114,7 @@ fn a_batch_to_a_deleted_queue_is_unroutable_whatever_its_size() {
 
 #[test]
 fn a_batch_is_confirmed_once_and_arrives_in_order() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("batch"), &QueueOptions::default())
         .unwrap();
@@ -132,7 +132,7 @@ fn a_batch_is_confirmed_once_and_arrives_in_order() {
 
 #[test]
 fn a_delivery_dropped_without_ack_comes_back_redelivered() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("dropped"), &QueueOptions::default())
         .unwrap();
@@ -148,7 +148,7 @@ fn a_delivery_dropped_without_ack_comes_back_redelivered() {
 
 #[test]
 fn nack_with_requeue_redelivers_and_reject_without_requeue_drops() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("nack"), &QueueOptions::default())
         .unwrap();
@@ -162,7 +162,7 @@ fn nack_with_requeue_redelivers_and_reject_without_requeue_drops() {
 
 #[test]
 fn consume_iterates_with_prefetch_and_ends_after_the_idle_timeout() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("consume"), &QueueOptions::default())
         .unwrap();
@@ -188,7 +188,7 @@ fn consume_iterates_with_prefetch_and_ends_after_the_idle_timeout() {
 
 #[test]
 fn a_consumer_moves_to_another_thread_and_unacked_messages_return_when_it_is_dropped() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("thread"), &QueueOptions::default())
         .unwrap();
@@ -224,7 +224,7 @@ fn a_consumer_moves_to_another_thread_and_unacked_messages_return_when_it_is_dro
 
 #[test]
 fn a_consumer_of_a_deleted_queue_ends_with_a_typed_error() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("cancelled");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -237,7 +237,7 @@ fn a_consumer_of_a_deleted_queue_ends_with_a_typed_error() {
 
 #[test]
 fn unconfirmed_publishes_arrive_and_do_not_disturb_later_confirmed_ones() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(&common::unique("unconfirmed"), &QueueOptions::default())
         .unwrap();
@@ -246,4 +246,143 @@ fn unconfirmed_publishes_arrive_and_do_not_disturb_later_confirmed_ones() {
     }
     queue.publish(b"confirmed").unwrap();
     assert_eq!(queue.info().unwrap().message_count, 101);
+}
+
+#[test]
+fn a_property_amqp_cannot_carry_is_refused_before_sending_and_the_connection_lives_on() {
+    let connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("long-props"), &QueueOptions::default())
+        .unwrap();
+    let other = connection
+        .declare_queue(&common::unique("bystander"), &QueueOptions::default())
+        .unwrap();
+    let long = "p".repeat(256);
+    let refused = [
+        Message::new(b"x".to_vec()).content_type(long.clone()),
+        Message::new(b"x".to_vec()).correlation_id(long.clone()),
+        Message::new(b"x".to_vec()).message_id(long.clone()),
+        Message::new(b"x".to_vec()).reply_to(long.clone()),
+        Message::new(b"x".to_vec()).message_type(long.clone()),
+        Message::new(b"x".to_vec()).app_id(long.clone()),
+        Message::new(b"x".to_vec()).header(long.clone(), 1),
+        Message::new(b"x".to_vec()).header(
+            "nested",
+            HeaderValue::Table([(long.clone(), HeaderValue::Void)].into()),
+        ),
+    ];
+    for message in &refused {
+        let err = queue.publish_message(message).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+        assert!(matches!(
+            queue.publish_unconfirmed(message),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
+    // A batch is checked whole before its first message is sent.
+    let batch = [Message::new(b"first".to_vec()), refused[1].clone()];
+    assert!(matches!(
+        queue.publish_batch(&batch),
+        Err(Error::InvalidArgument { .. })
+    ));
+    // 255 bytes is allowed, and every handle of the connection still works.
+    let longest = "p".repeat(255);
+    queue
+        .publish_message(&Message::new(b"ok".to_vec()).correlation_id(longest.clone()))
+        .unwrap();
+    other.publish(b"fine").unwrap();
+    let delivery = queue.get().unwrap().expect("only the good message");
+    assert_eq!(
+        delivery.properties().correlation_id.as_deref(),
+        Some(&*longest)
+    );
+    delivery.ack().unwrap();
+    assert!(queue.get().unwrap().is_none());
+}
+
+#[test]
+fn headers_of_every_type_round_trip_and_x_death_reads_typed() {
+    use std::collections::BTreeMap;
+    let connection = common::connect();
+    let dead = connection
+        .declare_queue(&common::unique("x-death.dead"), &QueueOptions::default())
+        .unwrap();
+    let queue = connection
+        .declare_queue(
+            &common::unique("x-death"),
+            &QueueOptions::default().dead_letter(mq_lite::DeadLetter::to_queue(dead.name())),
+        )
+        .unwrap();
+    let nested: BTreeMap<String, HeaderValue> = [
+        ("count".to_owned(), HeaderValue::Int(3)),
+        ("name".to_owned(), "inner".into()),
+    ]
+    .into();
+    let headers: BTreeMap<String, HeaderValue> = [
+        ("text", "t".into()),
+        ("int", HeaderValue::Int(-42)),
+        ("bool", true.into()),
+        ("bytes", HeaderValue::Bytes(vec![0, 1, 255])),
+        ("float", 2.5.into()),
+        (
+            "decimal",
+            HeaderValue::Decimal {
+                scale: 2,
+                value: 31_415,
+            },
+        ),
+        ("time", HeaderValue::Timestamp(1_700_000_000)),
+        (
+            "array",
+            vec![HeaderValue::Int(1), "two".into(), nested.clone().into()].into(),
+        ),
+        ("table", nested.into()),
+        ("void", HeaderValue::Void),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect();
+    let mut message = Message::new(b"typed".to_vec())
+        .message_type("render")
+        .app_id("mq-lite tests");
+    for (name, value) in &headers {
+        message = message.header(name.clone(), value.clone());
+    }
+    queue.publish_message(&message).unwrap();
+
+    let delivery = queue.get().unwrap().unwrap();
+    assert_eq!(delivery.properties().headers, headers);
+    assert_eq!(
+        delivery.properties().message_type.as_deref(),
+        Some("render")
+    );
+    assert_eq!(
+        delivery.properties().app_id.as_deref(),
+        Some("mq-lite tests")
+    );
+    delivery.reject(false).unwrap();
+
+    // The broker dead-letters the rejected message asynchronously.
+    let mut died = None;
+    common::wait_until(
+        Duration::from_secs(10),
+        "the message is dead-lettered",
+        || {
+            died = dead.get().unwrap();
+            died.is_some()
+        },
+    );
+    let died = died.expect("dead-lettered");
+    let deaths = died.properties().headers["x-death"]
+        .as_array()
+        .expect("x-death is an array");
+    let death = deaths[0].as_table().expect("of tables");
+    assert_eq!(death["count"], HeaderValue::Int(1));
+    assert_eq!(death["reason"].as_text(), Some("rejected"));
+    assert_eq!(death["queue"].as_text(), Some(queue.name()));
+    assert!(matches!(death["time"], HeaderValue::Timestamp(seconds) if seconds > 1_700_000_000));
+    assert_eq!(
+        death["routing-keys"],
+        HeaderValue::Array(vec![queue.name().into()])
+    );
 }

@@ -8,7 +8,7 @@ use mq_lite::{check_queue_name, DeadLetter, Error, QueueOptions, QueueType};
 
 #[test]
 fn declare_then_info_counts_messages_and_consumers() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("info");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -26,7 +26,7 @@ fn declare_then_info_counts_messages_and_consumers() {
 
 #[test]
 fn passive_declare_of_a_missing_queue_is_none_and_the_connection_stays_usable() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     assert_eq!(
         connection.queue_info(&common::unique("missing")).unwrap(),
         None
@@ -38,7 +38,7 @@ fn passive_declare_of_a_missing_queue_is_none_and_the_connection_stays_usable() 
 
 #[test]
 fn redeclaring_with_other_arguments_is_precondition_failed_and_handles_stay_usable() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("redeclare");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -60,7 +60,7 @@ fn redeclaring_with_other_arguments_is_precondition_failed_and_handles_stay_usab
 
 #[test]
 fn purge_empties_the_queue_and_delete_removes_it() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let name = common::unique("purge");
     let queue = connection
         .declare_queue(&name, &QueueOptions::default())
@@ -76,7 +76,7 @@ fn purge_empties_the_queue_and_delete_removes_it() {
 
 #[test]
 fn max_length_drops_the_oldest_into_the_dead_letter_queue() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let dead = connection
         .declare_queue(&common::unique("dead"), &QueueOptions::default())
         .unwrap();
@@ -97,7 +97,7 @@ fn max_length_drops_the_oldest_into_the_dead_letter_queue() {
 
 #[test]
 fn message_ttl_expires_messages() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(
             &common::unique("ttl"),
@@ -111,7 +111,7 @@ fn message_ttl_expires_messages() {
 
 #[test]
 fn quorum_queues_can_be_declared() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection
         .declare_queue(
             &common::unique("quorum"),
@@ -124,7 +124,7 @@ fn quorum_queues_can_be_declared() {
 
 #[test]
 fn exclusive_queues_are_locked_for_other_connections() {
-    let mut owner = common::connect();
+    let owner = common::connect();
     let name = common::unique("exclusive");
     owner
         .declare_queue(
@@ -143,7 +143,7 @@ fn exclusive_queues_are_locked_for_other_connections() {
 
 #[test]
 fn reply_queues_are_named_by_the_broker() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     let queue = connection.declare_reply_queue().unwrap();
     assert!(queue.name().starts_with("amq.gen-"), "{}", queue.name());
     queue.publish(b"reply").unwrap();
@@ -152,7 +152,7 @@ fn reply_queues_are_named_by_the_broker() {
 
 #[test]
 fn bad_names_are_refused_before_anything_is_sent() {
-    let mut connection = common::connect();
+    let connection = common::connect();
     for name in ["", "amq.reserved", &"n".repeat(256)] {
         let err = connection
             .declare_queue(name, &QueueOptions::default())
@@ -171,9 +171,9 @@ fn bad_names_are_refused_before_anything_is_sent() {
 
 #[test]
 fn an_existing_queue_handle_publishes_into_a_queue_declared_by_another_connection() {
-    let mut owner = common::connect();
+    let owner = common::connect();
     let replies = owner.declare_reply_queue().unwrap();
-    let mut other = common::connect();
+    let other = common::connect();
     let handle = other.existing_queue(replies.name()).unwrap();
     handle.publish(b"result").unwrap();
     assert_eq!(replies.get().unwrap().unwrap().body(), b"result");
@@ -185,4 +185,87 @@ fn an_existing_queue_handle_publishes_into_a_queue_declared_by_another_connectio
         Err(Error::Unroutable { .. })
     ));
     assert!(matches!(missing.get(), Err(Error::QueueNotFound { .. })));
+}
+
+#[test]
+fn a_channel_error_never_recreates_a_queue_someone_deleted() {
+    let connection = common::connect();
+    let name = common::unique("deleted-elsewhere");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default())
+        .unwrap();
+    common::connect()
+        .existing_queue(&name)
+        .unwrap()
+        .delete()
+        .unwrap();
+    // The 404 closes the handle's channel; the next channel must not
+    // declare the queue again behind the holder's back.
+    for _ in 0..2 {
+        let err = queue.get().unwrap_err();
+        assert!(matches!(err, Error::QueueNotFound { .. }), "{err:?}");
+    }
+    assert!(matches!(queue.publish(b"x"), Err(Error::Unroutable { .. })));
+    assert!(matches!(
+        queue.consume(&mq_lite::ConsumeOptions::default()),
+        Err(Error::QueueNotFound { .. })
+    ));
+    assert_eq!(connection.queue_info(&name).unwrap(), None);
+}
+
+#[test]
+fn names_with_control_characters_are_refused_before_anything_is_sent() {
+    let connection = common::connect();
+    for name in ["jobs\n", "jo\r\nbs", "tab\tbed", "nul\0"] {
+        let err = connection
+            .declare_queue(name, &QueueOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidQueueName { .. }), "{err:?}");
+        assert!(matches!(
+            connection.existing_queue(name),
+            Err(Error::InvalidQueueName { .. })
+        ));
+        assert!(matches!(
+            connection.queue_info(name),
+            Err(Error::InvalidQueueName { .. })
+        ));
+    }
+    let err = connection
+        .declare_queue(
+            &common::unique("dead-letter-newline"),
+            &QueueOptions::default().dead_letter(DeadLetter::to_queue("dead\n")),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidQueueName { .. }), "{err:?}");
+    // Nothing reached the broker: the connection is as good as new.
+    connection
+        .declare_queue(&common::unique("after-refusals"), &QueueOptions::default())
+        .unwrap()
+        .publish(b"ok")
+        .unwrap();
+}
+
+#[test]
+fn one_connection_is_shared_by_threads_declaring_their_own_queues() {
+    let connection = common::connect();
+    let names: Vec<String> = (0..4).map(|_| common::unique("shared")).collect();
+    std::thread::scope(|scope| {
+        for name in &names {
+            let connection = &connection;
+            scope.spawn(move || {
+                let queue = connection
+                    .declare_queue(name, &QueueOptions::default())
+                    .unwrap();
+                for i in 0..20u8 {
+                    queue.publish(&[i]).unwrap();
+                }
+            });
+        }
+    });
+    for name in &names {
+        assert_eq!(
+            connection.queue_info(name).unwrap().unwrap().message_count,
+            20
+        );
+    }
 }

@@ -26,7 +26,7 @@ fn a_thousand_persistent_confirmed_messages_survive_a_broker_restart() {
     let docker = Cli::default();
     let mut broker = RestartableBroker::start(&docker);
     {
-        let mut connection = Connection::open(&broker.url()).unwrap();
+        let connection = Connection::open(&broker.url()).unwrap();
         let queue = connection
             .declare_queue("durable.jobs", &QueueOptions::default())
             .unwrap();
@@ -39,7 +39,7 @@ fn a_thousand_persistent_confirmed_messages_survive_a_broker_restart() {
     }
     broker.restart();
 
-    let mut connection = Connection::open(&broker.url()).unwrap();
+    let connection = Connection::open(&broker.url()).unwrap();
     let queue = connection
         .declare_queue("durable.jobs", &QueueOptions::default())
         .unwrap();
@@ -64,7 +64,7 @@ fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
 
     let consumer_url = url.clone();
     let consumer = std::thread::spawn(move || {
-        let mut connection = resilient(&consumer_url);
+        let connection = resilient(&consumer_url);
         let queue = connection
             .declare_queue("resilient.jobs", &QueueOptions::default())
             .unwrap();
@@ -73,7 +73,9 @@ fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
             .consume(
                 &ConsumeOptions::default()
                     .prefetch(20)
-                    .idle_timeout(Duration::from_secs(20)),
+                    // Counts the restart and the reconnection; the loop ends
+                    // as soon as everything arrived.
+                    .idle_timeout(Duration::from_secs(60)),
             )
             .unwrap();
         for delivery in deliveries {
@@ -96,7 +98,7 @@ fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
     let publisher = {
         let published_half = Arc::clone(&published_half);
         std::thread::spawn(move || {
-            let mut connection = resilient(&url);
+            let connection = resilient(&url);
             let queue = connection
                 .declare_queue("resilient.jobs", &QueueOptions::default())
                 .unwrap();
@@ -127,7 +129,7 @@ fn a_publisher_and_a_consumer_keep_going_across_a_broker_restart() {
 fn with_the_broker_gone_the_next_call_fails_with_a_typed_error_quickly() {
     let docker = Cli::default();
     let broker = RestartableBroker::start(&docker);
-    let mut connection = Connection::open(&broker.url()).unwrap();
+    let connection = Connection::open(&broker.url()).unwrap();
     let queue = connection
         .declare_queue("gone.jobs", &QueueOptions::default())
         .unwrap();
@@ -161,7 +163,7 @@ fn with_the_broker_gone_the_next_call_fails_with_a_typed_error_quickly() {
 fn under_a_policy_a_call_gives_up_with_reconnect_failed_after_the_limit() {
     let docker = Cli::default();
     let broker = RestartableBroker::start(&docker);
-    let mut connection = Connection::open_with(
+    let connection = Connection::open_with(
         &ConnectOptions::new(broker.url())
             .connection_timeout(Duration::from_secs(1))
             .reconnect(ReconnectPolicy::default().give_up_after(Duration::from_secs(2))),
@@ -179,4 +181,87 @@ fn under_a_policy_a_call_gives_up_with_reconnect_failed_after_the_limit() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn a_reply_queue_lost_in_a_reconnection_is_an_explicit_error_and_named_queues_come_back() {
+    let docker = Cli::default();
+    let mut broker = RestartableBroker::start(&docker);
+    let connection = resilient(&broker.url());
+    let reply = connection.declare_reply_queue().unwrap();
+    let mut replies = reply.consume(&ConsumeOptions::default()).unwrap();
+    // Not durable: it does not survive the restart, and comes back declared again.
+    let jobs = connection
+        .declare_queue("transient.jobs", &QueueOptions::default().durable(false))
+        .unwrap();
+    let lost_name = reply.name().to_owned();
+
+    broker.restart();
+
+    let err = reply.publish(b"late reply").unwrap_err();
+    assert!(
+        matches!(&err, Error::ReplyQueueLost { queue } if *queue == lost_name),
+        "{err:?}"
+    );
+    assert!(matches!(reply.get(), Err(Error::ReplyQueueLost { .. })));
+    let err = replies.next_timeout(Duration::from_secs(30)).unwrap_err();
+    assert!(matches!(err, Error::ReplyQueueLost { .. }), "{err:?}");
+
+    jobs.publish(b"after the restart").unwrap();
+    assert_eq!(jobs.get().unwrap().unwrap().body(), b"after the restart");
+    let new_reply = connection.declare_reply_queue().unwrap();
+    assert_ne!(new_reply.name(), lost_name);
+    new_reply.publish(b"reply").unwrap();
+    assert_eq!(new_reply.get().unwrap().unwrap().body(), b"reply");
+}
+
+#[test]
+fn close_stops_a_reconnection_in_progress_without_waiting_for_it() {
+    let docker = Cli::default();
+    let broker = RestartableBroker::start(&docker);
+    let connection = Connection::open_with(
+        &ConnectOptions::new(broker.url())
+            .connection_timeout(Duration::from_secs(1))
+            .reconnect(
+                ReconnectPolicy::default()
+                    .initial_delay(Duration::from_millis(500))
+                    .give_up_after(Duration::from_secs(120)),
+            ),
+    )
+    .unwrap();
+    let publisher = connection
+        .declare_queue("closing.jobs", &QueueOptions::default())
+        .unwrap();
+    let reader = connection
+        .declare_queue("closing.other", &QueueOptions::default())
+        .unwrap();
+    broker.stop();
+
+    let publishing = std::thread::spawn(move || {
+        let result = publisher.publish(b"never");
+        (result, Instant::now())
+    });
+    let reading = std::thread::spawn(move || reader.get().map(|got| got.is_some()));
+    // Both threads are in the reconnection by now: one dialling and backing
+    // off, the other waiting for it.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(connection.blocked(), None, "no lock held while backing off");
+    let started = Instant::now();
+    connection.close().unwrap();
+    let closed = started.elapsed();
+    let (published, returned) = publishing.join().unwrap();
+    let stopped = returned.saturating_duration_since(started);
+    eprintln!(
+        "close() returned in {closed:?}; the reconnecting publish ended {stopped:?} after it"
+    );
+    assert!(closed < Duration::from_millis(500), "{closed:?}");
+    assert!(stopped < Duration::from_secs(2), "{stopped:?}");
+    assert!(
+        matches!(published, Err(Error::ConnectionClosed)),
+        "{published:?}"
+    );
+    assert!(matches!(
+        reading.join().unwrap(),
+        Err(Error::ConnectionClosed)
+    ));
 }

@@ -129,7 +129,7 @@ fn amqps_with_the_brokers_ca_trusted_publishes_and_gets_and_an_untrusted_one_is_
     );
     let ca = std::fs::read(material.path().join("ca.pem")).unwrap();
 
-    let mut connection = Connection::open_with(&ConnectOptions::new(&url).tls_root_certificate(ca))
+    let connection = Connection::open_with(&ConnectOptions::new(&url).tls_root_certificate(ca))
         .expect("amqps connect");
     let queue = connection
         .declare_queue("tls.jobs", &QueueOptions::default())

@@ -1,13 +1,14 @@
 //! Queue-name checks made before anything reaches the broker.
 
 use crate::error::{Error, Result};
+use crate::limits::{shorten, MAX_SHORT_STRING_BYTES};
 
 /// The longest queue name AMQP 0-9-1 allows, in bytes.
-pub const MAX_QUEUE_NAME_BYTES: usize = 255;
+pub const MAX_QUEUE_NAME_BYTES: usize = MAX_SHORT_STRING_BYTES;
 
 /// Checks `name` for a queue declared by the client (not passive, not
-/// server-named): non-empty, at most 255 bytes, and not in the broker's
-/// reserved `amq.` namespace.
+/// server-named): what [`check_queue_name_syntax`] checks, and not in the
+/// broker's reserved `amq.` namespace.
 pub fn check_queue_name(name: &str) -> Result<()> {
     check_queue_name_syntax(name)?;
     if name.starts_with("amq.") {
@@ -20,7 +21,10 @@ pub fn check_queue_name(name: &str) -> Result<()> {
 }
 
 /// Checks what any queue name must satisfy, including the broker's own
-/// `amq.` names that may be inspected: non-empty and at most 255 bytes.
+/// `amq.` names that may be inspected: non-empty, at most 255 bytes, and no
+/// control character. The broker strips CR and LF from names, so a queue
+/// declared as `"jobs\n"` would be called `"jobs"`, not what its holder
+/// thinks; the other control characters are refused alike.
 pub fn check_queue_name_syntax(name: &str) -> Result<()> {
     let refuse = |reason| Error::InvalidQueueName {
         name: shorten(name),
@@ -34,20 +38,12 @@ pub fn check_queue_name_syntax(name: &str) -> Result<()> {
     if name.len() > MAX_QUEUE_NAME_BYTES {
         return Err(refuse("longer than 255 bytes"));
     }
+    if name.chars().any(char::is_control) {
+        return Err(refuse(
+            "contains a control character (the broker would strip CR and LF, renaming the queue)",
+        ));
+    }
     Ok(())
-}
-
-/// Keeps error messages readable when the offending name is huge.
-fn shorten(name: &str) -> String {
-    const KEEP: usize = 64;
-    if name.len() <= KEEP {
-        return name.to_owned();
-    }
-    let mut end = KEEP;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &name[..end], name.len())
 }
 
 #[cfg(test)]
@@ -57,6 +53,7 @@ mod tests {
     #[test]
     fn accepts_ordinary_names_up_to_255_bytes() {
         check_queue_name("render.jobs").unwrap();
+        check_queue_name("ünïcode-ok").unwrap();
         check_queue_name(&"q".repeat(255)).unwrap();
     }
 
@@ -71,5 +68,13 @@ mod tests {
     fn rejects_the_reserved_prefix_and_the_empty_name() {
         assert!(check_queue_name("amq.mine").is_err());
         assert!(check_queue_name("").is_err());
+    }
+
+    #[test]
+    fn rejects_control_characters() {
+        for name in ["jobs\n", "jo\rbs", "a\0b", "tab\there", "\u{7f}"] {
+            let err = check_queue_name_syntax(name).unwrap_err();
+            assert!(matches!(err, Error::InvalidQueueName { .. }), "{name:?}");
+        }
     }
 }

@@ -1,0 +1,279 @@
+//! Consuming a queue as a blocking iterator.
+
+pub(crate) mod session;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use amiquip::ConsumerMessage;
+use crossbeam_channel::RecvTimeoutError;
+
+use crate::channel::{channel_is_gone, classify, Call};
+use crate::declare::Declaration;
+use crate::delivery::{Delivery, Settler};
+use crate::error::{Error, Result};
+use crate::link::SharedConnection;
+use session::{Session, Stopped};
+
+/// How a [`Consumer`] receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConsumeOptions {
+    /// How many unacknowledged messages the broker sends ahead (QoS
+    /// prefetch). 1 spreads work evenly between workers; 100 or more
+    /// maximises throughput.
+    pub prefetch: u16,
+    /// Iteration ends after this long without a message; `None` waits for ever.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for ConsumeOptions {
+    fn default() -> Self {
+        ConsumeOptions {
+            prefetch: 10,
+            idle_timeout: None,
+        }
+    }
+}
+
+impl ConsumeOptions {
+    /// Sets [`prefetch`](Self::prefetch).
+    pub fn prefetch(mut self, prefetch: u16) -> Self {
+        self.prefetch = prefetch;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+}
+
+/// A consumer of one queue, on a channel of its own: a blocking iterator of
+/// deliveries.
+///
+/// Each item is a [`Delivery`] to settle, or an error after which the
+/// iteration ends (the broker cancelled the consumer, the connection was
+/// lost and no reconnect policy is set). With an
+/// [`idle_timeout`](ConsumeOptions::idle_timeout) the iteration also ends
+/// after that long without a message. Under a
+/// [`ReconnectPolicy`](crate::ReconnectPolicy) the consumer survives a broker
+/// restart: it reconnects, declares its queue again and goes on.
+///
+/// [`cancel`](Self::cancel), or dropping the consumer, cancels it and
+/// closes its channel: the broker requeues the messages it had sent and
+/// that were not acknowledged yet, and the deliveries buffered for this
+/// consumer are released. Neither waits on the broker longer than the
+/// request timeout, nor at all while the broker blocks the connection
+/// (the channel then closes once the broker reads again). `Consumer` is
+/// `Send`.
+pub struct Consumer {
+    connection: SharedConnection,
+    declaration: Arc<Declaration>,
+    queue: Arc<str>,
+    prefetch: u16,
+    idle_timeout: Option<Duration>,
+    finished: bool,
+    /// `None` between a lost connection and the next session.
+    session: Option<Session>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("queue", &self.queue)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Consumer {
+    pub(crate) fn start(
+        connection: SharedConnection,
+        declaration: Arc<Declaration>,
+        queue: Arc<str>,
+        options: &ConsumeOptions,
+    ) -> Result<Consumer> {
+        let mut consumer = Consumer {
+            connection,
+            declaration,
+            queue,
+            prefetch: options.prefetch,
+            idle_timeout: options.idle_timeout,
+            finished: false,
+            session: None,
+        };
+        consumer.session = Some(consumer.start_session()?);
+        Ok(consumer)
+    }
+
+    /// Starts consuming on a new channel, reconnecting first if needed.
+    fn start_session(&self) -> Result<Session> {
+        self.connection.recovering(|| {
+            Session::start(
+                &self.connection,
+                &self.declaration,
+                &self.queue,
+                self.prefetch,
+            )
+        })
+    }
+
+    /// The queue being consumed.
+    pub fn queue(&self) -> &str {
+        &self.queue
+    }
+
+    /// Waits up to `timeout` for the next delivery: `Ok(None)` when none came.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Delivery>> {
+        self.wait(Some(timeout))
+    }
+
+    /// Cancels the consumer and closes its channel, reporting any error:
+    /// the broker requeues what was not acknowledged, and the buffered
+    /// deliveries are released. Deliveries handed out before can no longer
+    /// be settled ([`Error::DeliveryChannelClosed`]).
+    ///
+    /// Waits for the broker up to the request timeout
+    /// ([`Error::Timeout`] after it). While the broker blocks the
+    /// connection it does not wait, and says so with [`Error::Blocked`]:
+    /// the channel closes once the broker reads again.
+    pub fn cancel(mut self) -> Result<()> {
+        let Some(session) = self.session.take() else {
+            return Ok(());
+        };
+        let blocked = |reason| Error::Blocked {
+            operation: "cancel",
+            queue: self.queue.to_string(),
+            reason,
+            in_doubt: 0,
+        };
+        if let Some(reason) = self.connection.blocked() {
+            session.stop(&self.connection, false);
+            return Err(blocked(reason));
+        }
+        match session.stop(&self.connection, true) {
+            Stopped::Done(Ok(())) | Stopped::NotWaited => Ok(()),
+            // Already cancelled or closed by the broker, or with the connection.
+            Stopped::Done(Err(err)) if channel_is_gone(&err) => Ok(()),
+            Stopped::Done(Err(err)) => Err(classify(self.call("cancel"), err)),
+            Stopped::TimedOut => Err(self
+                .connection
+                .timeout("cancel", self.connection.timeouts().request)),
+            Stopped::Blocked(reason) => Err(blocked(reason)),
+        }
+    }
+
+    fn call(&self, operation: &'static str) -> Call<'_> {
+        Call {
+            operation,
+            queue: &self.queue,
+            timeout: self.connection.timeouts().request,
+            bytes: 0,
+        }
+    }
+
+    /// Waits for the next delivery, up to `timeout` if given, reconnecting
+    /// under the connection's policy when the connection is lost.
+    fn wait(&mut self, timeout: Option<Duration>) -> Result<Option<Delivery>> {
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        loop {
+            let session = match &self.session {
+                Some(session) => session,
+                None => {
+                    self.session = Some(self.start_session()?);
+                    continue;
+                }
+            };
+            let received = match deadline {
+                Some(deadline) => session.deliveries.recv_deadline(deadline),
+                None => session
+                    .deliveries
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let message = match received {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => return Ok(None),
+                // amiquip's I/O thread ended without a word: the connection is gone.
+                Err(RecvTimeoutError::Disconnected) => {
+                    ConsumerMessage::ServerClosedConnection(amiquip::Error::EventLoopDropped)
+                }
+            };
+            let err = match message {
+                ConsumerMessage::Delivery(delivery) => {
+                    let settler = Settler::Session(session.handle.clone());
+                    return Ok(Some(Delivery::new(
+                        delivery,
+                        settler,
+                        Arc::clone(&self.queue),
+                    )));
+                }
+                ConsumerMessage::ServerCancelled | ConsumerMessage::ClientCancelled => {
+                    Error::ConsumerCancelled {
+                        queue: self.queue.to_string(),
+                    }
+                }
+                ConsumerMessage::ServerClosedChannel(err) => {
+                    // Only the channel is gone: the next call starts
+                    // consuming on a new one, on the same connection.
+                    if let Some(session) = self.session.take() {
+                        session.stop(&self.connection, false);
+                    }
+                    return Err(classify(self.call("consume"), err));
+                }
+                ConsumerMessage::ServerClosedConnection(err) => {
+                    session.handle.mark_closed();
+                    classify(self.call("consume"), err)
+                }
+                ConsumerMessage::ClientClosedChannel | ConsumerMessage::ClientClosedConnection => {
+                    session.handle.mark_closed();
+                    Error::ConnectionClosed
+                }
+            };
+            match err {
+                Error::ConnectionLost { .. } if self.connection.is_closed() => {
+                    return Err(Error::ConnectionClosed)
+                }
+                Error::ConnectionLost { .. } if self.connection.recovers() => {
+                    let epoch = session.epoch;
+                    if let Some(session) = self.session.take() {
+                        // Its channel died with the connection.
+                        session.stop(&self.connection, false);
+                    }
+                    self.connection.recover(epoch)?;
+                }
+                err => return Err(err),
+            }
+        }
+    }
+}
+
+impl Iterator for Consumer {
+    type Item = Result<Delivery>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        match self.wait(self.idle_timeout) {
+            Ok(Some(delivery)) => Some(Ok(delivery)),
+            Ok(None) => None,
+            Err(err) => {
+                self.finished = true;
+                Some(Err(err))
+            }
+        }
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            // Wait, within the request timeout, for the broker to have the
+            // unacknowledged messages back, unless it is not reading.
+            let wait = self.connection.blocked().is_none();
+            session.stop(&self.connection, wait);
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! A consumer's channel, owned by a thread of its own.
+//!
+//! amiquip's `Consumer` borrows its `Channel`, so it cannot leave the
+//! thread that made it, and dropping it sends basic.cancel and waits for the
+//! answer. mq-lite used to `mem::forget` it to keep the consumer `Send`,
+//! which kept its receiver, and every delivery buffered in it, for ever.
+//! Here a session thread owns the channel and amiquip's consumer for their
+//! whole life: it starts consuming, hands back a clone of the receiver of
+//! deliveries (read directly by the application's thread), makes every
+//! later call on the channel (acks, nacks, rejects, in the order they were
+//! made), and at the end cancels the consumer and closes the channel,
+//! releasing the buffer. Whoever stops it waits for that within a deadline,
+//! or not at all while the broker blocks the connection: the thread
+//! finishes once the broker reads again, or the connection closes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use amiquip::{ConsumerMessage, ConsumerOptions};
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::channel::{classify, Call};
+use crate::declare::Declaration;
+use crate::delivery::Settle;
+use crate::error::{Error, Result};
+use crate::link::{NoAnswer, Opened, SharedConnection};
+use crate::watchdog;
+
+// Nearly every request is a settle: boxing the delivery would cost an
+// allocation per ack to save space no queue holds for long.
+#[allow(clippy::large_enum_variant)]
+enum Request {
+    Settle(amiquip::Delivery, Settle),
+    /// Cancel the consumer, close the channel, and say how that went.
+    Stop(Sender<amiquip::Result<()>>),
+}
+
+/// What the deliveries of a session settle through.
+#[derive(Clone)]
+pub(crate) struct SessionHandle {
+    requests: Sender<Request>,
+    /// False once the session is stopping or its channel is gone: settling
+    /// fails at once, and the broker requeues what was not settled.
+    open: Arc<AtomicBool>,
+}
+
+impl SessionHandle {
+    /// Hands `delivery` to the session thread to be settled.
+    pub fn settle(&self, delivery: amiquip::Delivery, how: Settle, queue: &str) -> Result<()> {
+        let closed = || Error::DeliveryChannelClosed {
+            queue: queue.to_owned(),
+        };
+        if !self.open.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        self.requests
+            .send(Request::Settle(delivery, how))
+            .map_err(|_| closed())
+    }
+
+    /// Marks the channel gone (its consumer saw it close).
+    pub fn mark_closed(&self) {
+        self.open.store(false, Ordering::Release);
+    }
+}
+
+/// A consumer's session: its deliveries and its thread.
+pub(crate) struct Session {
+    pub handle: SessionHandle,
+    pub deliveries: Receiver<ConsumerMessage>,
+    /// The connection it consumes on.
+    pub epoch: u64,
+    stopped: bool,
+}
+
+/// How a stop went.
+pub(crate) enum Stopped {
+    /// The session thread cancelled and closed, with this outcome.
+    Done(amiquip::Result<()>),
+    /// It had not finished within the request timeout.
+    TimedOut,
+    /// The broker blocks the connection: it finishes once the alarm clears.
+    Blocked(String),
+    /// Nobody waited.
+    NotWaited,
+}
+
+impl Session {
+    /// Opens a channel, declares the queue there if this connection has not
+    /// seen it declared, and starts consuming `queue` on a session thread,
+    /// all within the request timeout. Fails with the epoch of the
+    /// connection it tried.
+    pub fn start(
+        connection: &SharedConnection,
+        declaration: &Declaration,
+        queue: &Arc<str>,
+        prefetch: u16,
+    ) -> Result<Session, (u64, Error)> {
+        let timeout = connection.timeouts().request;
+        let call = Call {
+            operation: "consume",
+            queue,
+            timeout,
+            bytes: 0,
+        };
+        if let Some(reason) = connection.blocked() {
+            let err = Error::Blocked {
+                operation: "consume",
+                queue: queue.to_string(),
+                reason,
+                in_doubt: 0,
+            };
+            return Err((0, err));
+        }
+        let deadline = Instant::now() + timeout;
+        let Opened {
+            channel,
+            epoch,
+            socket,
+        } = connection.open_channel(deadline)?;
+        let fail = |err| Err((epoch, err));
+        if let Some(lost) = declaration.lost_on(epoch) {
+            connection.closer().close(channel);
+            return fail(lost);
+        }
+        let guard = watchdog::guard(deadline, &socket);
+        let declared = declaration.declare_on(&channel, epoch);
+        if guard.fired() {
+            connection.closer().close(channel);
+            return fail(connection.timeout("declare", timeout));
+        }
+        if let Err(err) = declared {
+            connection.closer().close(channel);
+            return fail(classify(
+                Call {
+                    operation: "declare",
+                    ..call
+                },
+                err,
+            ));
+        }
+
+        let (requests, incoming) = crossbeam_channel::unbounded();
+        let (ready_sender, ready) = crossbeam_channel::bounded(1);
+        let open = Arc::new(AtomicBool::new(true));
+        let thread_queue = Arc::clone(queue);
+        let thread_open = Arc::clone(&open);
+        let spawned = std::thread::Builder::new()
+            .name("mq-lite-consumer".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                run(
+                    channel,
+                    &thread_queue,
+                    prefetch,
+                    &ready_sender,
+                    &incoming,
+                    &thread_open,
+                )
+            });
+        if let Err(err) = spawned {
+            return fail(Error::Channel {
+                source: Box::new(err),
+            });
+        }
+        // The thread gives up on its own once it sees nobody waits.
+        match connection.answer(&ready, deadline) {
+            Ok(Ok(deliveries)) => Ok(Session {
+                handle: SessionHandle { requests, open },
+                deliveries,
+                epoch,
+                stopped: false,
+            }),
+            Ok(Err(err)) => fail(classify(call, err)),
+            Err(NoAnswer::TimedOut) => fail(connection.timeout("consume", timeout)),
+            Err(NoAnswer::Blocked(reason)) => fail(Error::Blocked {
+                operation: "consume",
+                queue: queue.to_string(),
+                reason,
+                in_doubt: 0,
+            }),
+            Err(NoAnswer::Disconnected) => fail(Error::ConnectionLost {
+                source: "the consumer's thread ended before consuming".into(),
+            }),
+        }
+    }
+
+    /// Stops the session: its thread cancels the consumer and closes the
+    /// channel (the broker requeues what was not acknowledged). If `wait`,
+    /// waits for that within the request timeout, and as long as the broker
+    /// does not block the connection.
+    pub fn stop(mut self, connection: &SharedConnection, wait: bool) -> Stopped {
+        let Some(outcome) = self.stop_request() else {
+            return Stopped::Done(Ok(())); // the thread has ended already
+        };
+        if !wait {
+            return Stopped::NotWaited;
+        }
+        let deadline = Instant::now() + connection.timeouts().request;
+        match connection.answer(&outcome, deadline) {
+            Ok(result) => Stopped::Done(result),
+            Err(NoAnswer::TimedOut) => Stopped::TimedOut,
+            Err(NoAnswer::Blocked(reason)) => Stopped::Blocked(reason),
+            Err(NoAnswer::Disconnected) => Stopped::Done(Ok(())),
+        }
+    }
+
+    /// Asks the thread to stop; `None` if it has ended already.
+    fn stop_request(&mut self) -> Option<Receiver<amiquip::Result<()>>> {
+        self.stopped = true;
+        self.handle.mark_closed();
+        let (reply, outcome) = crossbeam_channel::bounded(1);
+        self.handle
+            .requests
+            .send(Request::Stop(reply))
+            .ok()
+            .map(|()| outcome)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.stopped {
+            self.stop_request();
+        }
+    }
+}
+
+/// The session thread: owns the channel and amiquip's consumer.
+fn run(
+    channel: amiquip::Channel,
+    queue: &str,
+    prefetch: u16,
+    ready: &Sender<amiquip::Result<Receiver<ConsumerMessage>>>,
+    requests: &Receiver<Request>,
+    open: &AtomicBool,
+) {
+    let consumer = match channel
+        .qos(0, prefetch, false)
+        .and_then(|()| channel.basic_consume(queue, ConsumerOptions::default()))
+    {
+        Ok(consumer) => consumer,
+        Err(err) => {
+            open.store(false, Ordering::Release);
+            let _ = ready.send(Err(err));
+            return; // the broker closed the channel, or the connection is gone
+        }
+    };
+    // amiquip's I/O thread tells the consumer's receiver that it was
+    // cancelled after answering the cancel, and that its channel closed
+    // after answering the close; finding no receiver left, it ends the
+    // whole connection. amiquip's consumer drops its receiver as soon as
+    // the cancel returns: this clone stays until the channel is closed.
+    let receiver = consumer.receiver().clone();
+    if ready.send(Ok(receiver.clone())).is_err() {
+        // Nobody waits any more (the start timed out): cancel and close.
+        open.store(false, Ordering::Release);
+        let _ = consumer.cancel();
+        drop(consumer);
+        let _ = channel.close();
+        drop(receiver);
+        return;
+    }
+    let mut reply = None;
+    for request in requests {
+        match request {
+            Request::Settle(delivery, how) => {
+                if let Err(err) = how.apply(delivery, &channel) {
+                    if crate::channel::channel_is_gone(&err) {
+                        open.store(false, Ordering::Release);
+                    }
+                }
+            }
+            Request::Stop(sender) => {
+                reply = Some(sender);
+                break;
+            }
+        }
+    }
+    open.store(false, Ordering::Release);
+    let cancelled = consumer.cancel();
+    drop(consumer);
+    let closed = channel.close();
+    drop(receiver);
+    if let Some(reply) = reply {
+        let _ = reply.send(cancelled.and(closed));
+    }
+}

@@ -1,0 +1,260 @@
+//! The settings a queue is declared with, as the broker's `x-` arguments.
+
+use std::time::Duration;
+
+use amiquip::{AmqpValue, FieldTable, QueueDeclareOptions};
+
+use crate::error::{Error, Result};
+use crate::limits::{short_string_problem, shorten};
+
+use super::names::check_queue_name_syntax;
+
+/// The kind of queue the broker keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueueType {
+    /// A classic queue, on one node.
+    #[default]
+    Classic,
+    /// A quorum queue, replicated across the nodes of a cluster (always durable).
+    Quorum,
+}
+
+/// Where the broker sends messages that expire, are rejected without
+/// requeue, or overflow the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The exchange; `""` is the default exchange, which routes by queue name.
+    pub exchange: String,
+    /// The routing key; with the default exchange, the target queue's name.
+    /// `None` keeps each message's own routing key.
+    pub routing_key: Option<String>,
+}
+
+impl DeadLetter {
+    /// Dead-letters into `queue` through the default exchange.
+    pub fn to_queue(queue: impl Into<String>) -> Self {
+        DeadLetter {
+            exchange: String::new(),
+            routing_key: Some(queue.into()),
+        }
+    }
+
+    /// Refuses what the broker could not use as an exchange name or routing key.
+    fn check(&self) -> Result<()> {
+        if let Some(reason) = short_string_problem(&self.exchange) {
+            return Err(Error::InvalidArgument {
+                argument: format!("dead-letter exchange {:?}", shorten(&self.exchange)),
+                reason,
+            });
+        }
+        match &self.routing_key {
+            // Through the default exchange the routing key is a queue name.
+            Some(queue) if self.exchange.is_empty() => check_queue_name_syntax(queue),
+            Some(key) => match short_string_problem(key) {
+                Some(reason) => Err(Error::InvalidArgument {
+                    argument: format!("dead-letter routing key {:?}", shorten(key)),
+                    reason,
+                }),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+/// How a queue is declared. `Default` gives a durable classic queue that
+/// outlives its consumers: the usual work queue.
+///
+/// ```
+/// use std::time::Duration;
+/// use mq_lite::{DeadLetter, QueueOptions, QueueType};
+/// let options = QueueOptions::default()
+///     .queue_type(QueueType::Quorum)
+///     .message_ttl(Duration::from_secs(3600))
+///     .max_length(10_000)
+///     .dead_letter(DeadLetter::to_queue("jobs.failed"));
+/// assert!(options.durable);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueOptions {
+    /// Survives a broker restart (its persistent messages too).
+    pub durable: bool,
+    /// Used by this connection only, and deleted when it closes.
+    pub exclusive: bool,
+    /// Deleted by the broker once its last consumer goes away.
+    pub auto_delete: bool,
+    /// Messages older than this are dropped (or dead-lettered).
+    pub message_ttl: Option<Duration>,
+    /// At most this many messages are kept; the oldest go first.
+    pub max_length: Option<u32>,
+    /// Where dropped messages go.
+    pub dead_letter: Option<DeadLetter>,
+    /// Classic or quorum.
+    pub queue_type: QueueType,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions {
+            durable: true,
+            exclusive: false,
+            auto_delete: false,
+            message_ttl: None,
+            max_length: None,
+            dead_letter: None,
+            queue_type: QueueType::Classic,
+        }
+    }
+}
+
+impl QueueOptions {
+    /// Sets [`durable`](Self::durable).
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
+    }
+
+    /// Sets [`exclusive`](Self::exclusive).
+    pub fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = exclusive;
+        self
+    }
+
+    /// Sets [`auto_delete`](Self::auto_delete).
+    pub fn auto_delete(mut self, auto_delete: bool) -> Self {
+        self.auto_delete = auto_delete;
+        self
+    }
+
+    /// Sets [`message_ttl`](Self::message_ttl) (millisecond precision).
+    pub fn message_ttl(mut self, ttl: Duration) -> Self {
+        self.message_ttl = Some(ttl);
+        self
+    }
+
+    /// Sets [`max_length`](Self::max_length).
+    pub fn max_length(mut self, messages: u32) -> Self {
+        self.max_length = Some(messages);
+        self
+    }
+
+    /// Sets [`dead_letter`](Self::dead_letter).
+    pub fn dead_letter(mut self, target: DeadLetter) -> Self {
+        self.dead_letter = Some(target);
+        self
+    }
+
+    /// Sets [`queue_type`](Self::queue_type). A quorum queue is durable.
+    pub fn queue_type(mut self, queue_type: QueueType) -> Self {
+        self.queue_type = queue_type;
+        if queue_type == QueueType::Quorum {
+            self.durable = true;
+        }
+        self
+    }
+
+    /// Refuses, before anything is sent, what AMQP cannot carry.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.dead_letter.as_ref().map_or(Ok(()), DeadLetter::check)
+    }
+
+    fn arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::new();
+        if let Some(ttl) = self.message_ttl {
+            let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+            arguments.insert("x-message-ttl".into(), AmqpValue::LongLongInt(millis));
+        }
+        if let Some(max) = self.max_length {
+            arguments.insert(
+                "x-max-length".into(),
+                AmqpValue::LongLongInt(i64::from(max)),
+            );
+        }
+        if let Some(target) = &self.dead_letter {
+            arguments.insert(
+                "x-dead-letter-exchange".into(),
+                AmqpValue::LongString(target.exchange.clone()),
+            );
+            if let Some(key) = &target.routing_key {
+                arguments.insert(
+                    "x-dead-letter-routing-key".into(),
+                    AmqpValue::LongString(key.clone()),
+                );
+            }
+        }
+        if self.queue_type == QueueType::Quorum {
+            arguments.insert(
+                "x-queue-type".into(),
+                AmqpValue::LongString("quorum".into()),
+            );
+        }
+        arguments
+    }
+
+    pub(crate) fn to_amqp(&self) -> QueueDeclareOptions {
+        QueueDeclareOptions {
+            durable: self.durable,
+            exclusive: self.exclusive,
+            auto_delete: self.auto_delete,
+            arguments: self.arguments(),
+        }
+    }
+}
+
+/// What a passive declare tells about a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueInfo {
+    /// Messages ready for delivery (not counting unacknowledged ones).
+    pub message_count: u32,
+    /// Active consumers.
+    pub consumer_count: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_become_the_brokers_x_arguments() {
+        let arguments = QueueOptions::default()
+            .message_ttl(Duration::from_millis(1500))
+            .max_length(10)
+            .dead_letter(DeadLetter::to_queue("dead"))
+            .queue_type(QueueType::Quorum)
+            .arguments();
+        assert_eq!(arguments["x-message-ttl"], AmqpValue::LongLongInt(1500));
+        assert_eq!(arguments["x-max-length"], AmqpValue::LongLongInt(10));
+        assert_eq!(
+            arguments["x-dead-letter-exchange"],
+            AmqpValue::LongString(String::new())
+        );
+        assert_eq!(
+            arguments["x-dead-letter-routing-key"],
+            AmqpValue::LongString("dead".into())
+        );
+        assert_eq!(
+            arguments["x-queue-type"],
+            AmqpValue::LongString("quorum".into())
+        );
+    }
+
+    #[test]
+    fn a_dead_letter_target_amqp_cannot_carry_is_refused() {
+        let newline = QueueOptions::default().dead_letter(DeadLetter::to_queue("dead\n"));
+        assert!(matches!(
+            newline.check(),
+            Err(Error::InvalidQueueName { .. })
+        ));
+        let long_exchange = QueueOptions::default().dead_letter(DeadLetter {
+            exchange: "x".repeat(256),
+            routing_key: None,
+        });
+        assert!(matches!(
+            long_exchange.check(),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
+}
