@@ -179,7 +179,7 @@ impl Project {
     /// was.
     fn commit_changes(&self, changes: &[(&Path, Change<'_>)], message: &str) -> Result<Outcome> {
         // Objects of an earlier call that failed before committing.
-        self.repo.objects.reset_object_memory();
+        self.loose.discard_unwritten(&self.repo);
         let (author, committer) = self.identities();
         author.validate()?;
         committer.validate()?;
@@ -215,10 +215,11 @@ impl Project {
                 .collect();
             paths::check_overlaps(&pairs)?;
         }
+        let canonical_root = self.canonical_root()?;
         let mut ready = Vec::with_capacity(changes.len());
         for (path, (given, change)) in checked.into_iter().zip(changes) {
             let at_head = self.check_at_head(given, change, &path, head.tree)?;
-            let file = paths::check_worktree(&self.root, &path, given)?;
+            let file = paths::check_worktree(&canonical_root, &path, given)?;
             ready.push(Checked {
                 path,
                 at_head,
@@ -234,7 +235,7 @@ impl Project {
             path: first_path.to_owned(),
             source,
         };
-        let index = self
+        let mut index = self
             .index_cache
             .load(&self.repo, head.tree)
             .map_err(|err| self.index_error(err))?;
@@ -242,14 +243,12 @@ impl Project {
         let mut planned = Vec::with_capacity(changes.len());
         let mut work = changes.iter().zip(ready);
         let planning = work.try_for_each(|((given, change), checked)| {
-            if let Some(plan) = self.plan(given, change, checked, &index, &mut filter)? {
+            if let Some(plan) = self.plan(given, change, checked, &mut index, &mut filter)? {
                 planned.push(plan);
             }
             Ok::<_, Error>(())
         });
-        if let Some(filter) = filter {
-            filter.keep(&self.filters);
-        }
+        drop(filter);
         if let Err(err) = planning {
             self.index_cache.put_back(index);
             return Err(err);
@@ -323,13 +322,13 @@ impl Project {
 
     /// Filters one change's contents as `git add` would and writes its blob;
     /// `None` when it would change nothing.
-    fn plan<'a>(
-        &self,
+    fn plan<'a, 's>(
+        &'s self,
         given: &Path,
         change: &Change<'a>,
         checked: Checked,
-        index: &LoadedIndex,
-        filter: &mut Option<CleanFilter>,
+        index: &mut LoadedIndex,
+        filter: &mut Option<CleanFilter<'s>>,
     ) -> Result<Option<Plan<'a>>> {
         let Checked {
             path,
@@ -347,10 +346,17 @@ impl Project {
                 let kind = existing.map_or(EntryKind::Blob, |(kind, _)| kind);
                 let filter = match filter {
                     Some(filter) => filter,
-                    None => filter.insert(
-                        CleanFilter::new(&self.repo, index.state(), &self.filters)
-                            .map_err(|err| commit_error(err.into()))?,
-                    ),
+                    None => {
+                        let files = index
+                            .attribute_files(|state| {
+                                self.filters.attribute_files(&self.repo, state)
+                            })
+                            .map_err(|err| commit_error(err.into()))?;
+                        filter.insert(
+                            CleanFilter::new(&self.repo, &self.filters, files)
+                                .map_err(|err| commit_error(err.into()))?,
+                        )
+                    }
                 };
                 let blob = filter
                     .clean(&self.repo, index.state(), &path, contents)
@@ -576,6 +582,38 @@ mod tests {
             .expect("the git CLI runs");
         assert!(output.status.success(), "git {args:?}");
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// An object that a failed call left in memory is dropped by the next
+    /// call, never written; the objects of the last commit, kept in memory
+    /// for the next one, are on disk.
+    #[test]
+    fn an_object_left_in_memory_by_a_failed_call_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::init(dir.path().join("p"), &InitOptions::default())
+            .unwrap()
+            .with_signature(Signature::new("Test Er", "tester@example.com"));
+        let root = project.root().to_owned();
+        project.add_file("a.txt", "a\n", "Add a").unwrap();
+        assert!(project.repo.objects.num_objects_in_memory() > 0);
+        let orphan = project.repo.write_blob(b"orphan\n").unwrap().detach();
+
+        project.add_file("b.txt", "b\n", "Add b").unwrap();
+
+        let exists = |id: &str| {
+            Command::new("git")
+                .arg("-C")
+                .arg(&root)
+                .args(["cat-file", "-e", id])
+                .status()
+                .unwrap()
+                .success()
+        };
+        assert!(!exists(&orphan.to_hex().to_string()));
+        for id in ["HEAD", "HEAD^{tree}", "HEAD~1", "HEAD~1^{tree}"] {
+            assert!(exists(id), "{id}");
+        }
+        git(&root, &["fsck", "--strict"]);
     }
 
     /// The branch moves (git commits) between reading `HEAD` and moving the

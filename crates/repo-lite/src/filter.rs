@@ -6,10 +6,20 @@
 //! Filter drivers (`filter=<name>`, such as Git LFS) are external programs;
 //! they are never run, and a path that names one is refused, since storing
 //! its contents unfiltered would not be what `git add` stores.
+//!
+//! What comes from git config is read once per handle, as gix reads the
+//! config itself once: the pipeline, and the attribute files that config
+//! names (the system file, `core.attributesFile` or the user's
+//! `$XDG_CONFIG_HOME/git/attributes`). What belongs to the repository is
+//! read at every commit, as `git add` reads it: `$GIT_DIR/info/attributes`
+//! and the `.gitattributes` files of the work tree (or, where one is
+//! missing there, of the index).
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 
 use gix::bstr::BString;
+use gix::glob::pattern::Case;
+use gix::worktree::stack::state::attributes::Source;
 
 use crate::error::BoxError;
 use crate::paths::RepoPath;
@@ -28,73 +38,124 @@ impl From<gix::Error> for FilterError {
     }
 }
 
-/// The attributes and filters of one commit: read afresh for each, as git
-/// reads `.gitattributes` on every `git add`.
-pub(crate) struct CleanFilter {
+/// The `.gitattributes` files of an index and their blobs, which stand in
+/// for the work tree's where those are missing.
+pub(crate) type AttributeFiles = Vec<(BString, gix::hash::ObjectId)>;
+
+/// What a handle keeps between commits: what git config decides.
+#[derive(Default)]
+pub(crate) struct FilterCache(RefCell<Option<Kept>>);
+
+struct Kept {
     pipeline: gix::filter::plumbing::Pipeline,
+    /// The global attributes, with `info/attributes` still to be read: a
+    /// fresh stack starts from a copy.
+    attributes: gix::worktree::stack::State,
+    case: Case,
+}
+
+impl std::fmt::Debug for FilterCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterCache").finish_non_exhaustive()
+    }
+}
+
+impl FilterCache {
+    /// What git config decides for `repo`, read on first use.
+    fn kept<'a>(&'a self, repo: &gix::Repository) -> Result<RefMut<'a, Kept>, gix::Error> {
+        let mut slot = self.0.borrow_mut();
+        let kept = match slot.take() {
+            Some(kept) => kept,
+            None => Kept::read(repo)?,
+        };
+        Ok(RefMut::map(slot, |slot| slot.insert(kept)))
+    }
+
+    /// The `.gitattributes` files of `index`, as [`CleanFilter::new`] takes
+    /// them.
+    pub fn attribute_files(
+        &self,
+        repo: &gix::Repository,
+        index: &gix::index::State,
+    ) -> Result<AttributeFiles, gix::Error> {
+        let kept = self.kept(repo)?;
+        Ok(kept
+            .attributes
+            .id_mappings_from_index(index, index.path_backing(), kept.case))
+    }
+}
+
+impl Kept {
+    fn read(repo: &gix::Repository) -> Result<Kept, gix::Error> {
+        // The global attribute files, read now; `info/attributes` is read
+        // by each stack made from this state when it enters the top level.
+        let empty = gix::index::State::new(repo.object_hash());
+        let attributes = repo
+            .attributes_only(&empty, Source::WorktreeThenIdMapping)?
+            .detach()
+            .state()
+            .clone();
+        let ignore_case = repo
+            .config_snapshot()
+            .boolean(gix::config::tree::Core::IGNORE_CASE)
+            .unwrap_or(false);
+        let mut options = gix::filter::Pipeline::options(repo)?;
+        // Never run a driver; `clean` refuses paths that name one.
+        options.drivers.clear();
+        let pipeline = gix::filter::plumbing::Pipeline::new(
+            repo.command_context()?,
+            repo.object_hash(),
+            options,
+        );
+        Ok(Kept {
+            pipeline,
+            attributes,
+            case: if ignore_case {
+                Case::Fold
+            } else {
+                Case::Sensitive
+            },
+        })
+    }
+}
+
+/// The filters of one commit: the handle's pipeline, and the attributes
+/// of the repository as they are now.
+pub(crate) struct CleanFilter<'a> {
+    kept: RefMut<'a, Kept>,
     attributes: gix::worktree::Stack,
 }
 
-/// The filter pipeline of a project's handle: it depends only on git
-/// config, which a handle reads once, so it is built once.
-#[derive(Default)]
-pub(crate) struct PipelineCache(RefCell<Option<gix::filter::plumbing::Pipeline>>);
-
-impl std::fmt::Debug for PipelineCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PipelineCache").finish_non_exhaustive()
-    }
-}
-
-impl CleanFilter {
-    /// The filters of `repo` (the pipeline from `cache` when it has one),
-    /// with attributes from the work tree, then from `index` for
+impl<'a> CleanFilter<'a> {
+    /// The filters of `repo`, with attributes from the work tree, then from
+    /// `attribute_files` (from [`FilterCache::attribute_files`]) for
     /// `.gitattributes` files missing there.
     pub fn new(
         repo: &gix::Repository,
-        index: &gix::index::State,
-        cache: &PipelineCache,
-    ) -> Result<CleanFilter, gix::Error> {
-        let attributes = repo
-            .attributes_only(
-                index,
-                gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping,
-            )?
-            .detach();
-        let cached = cache.0.borrow_mut().take();
-        let pipeline = match cached {
-            Some(pipeline) => pipeline,
-            None => {
-                let mut options = gix::filter::Pipeline::options(repo)?;
-                // Never run a driver; `clean` refuses paths that name one.
-                options.drivers.clear();
-                gix::filter::plumbing::Pipeline::new(
-                    repo.command_context()?,
-                    repo.object_hash(),
-                    options,
-                )
-            }
-        };
-        Ok(CleanFilter {
-            pipeline,
-            attributes,
-        })
-    }
-
-    /// Hands the pipeline back to `cache` for the next commit.
-    pub fn keep(self, cache: &PipelineCache) {
-        *cache.0.borrow_mut() = Some(self.pipeline);
+        cache: &'a FilterCache,
+        attribute_files: AttributeFiles,
+    ) -> Result<CleanFilter<'a>, gix::Error> {
+        let kept = cache.kept(repo)?;
+        let root = repo.workdir().unwrap_or(repo.git_dir());
+        let attributes = gix::worktree::Stack::new(
+            root,
+            kept.attributes.clone(),
+            kept.case,
+            Vec::with_capacity(512),
+            attribute_files,
+        );
+        Ok(CleanFilter { kept, attributes })
     }
 
     /// `contents` at `path` as git stores them. `index` answers whether the
     /// indexed version has CRLF line endings (which `text=auto` then keeps).
-    pub fn clean<'a>(
-        &'a mut self,
+    pub fn clean<'c>(
+        &'c mut self,
         repo: &gix::Repository,
         index: &gix::index::State,
         path: &RepoPath,
-        contents: &'a [u8],
-    ) -> Result<&'a [u8], FilterError> {
+        contents: &'c [u8],
+    ) -> Result<&'c [u8], FilterError> {
         use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
 
         let platform = self
@@ -103,7 +164,7 @@ impl CleanFilter {
             .map_err(|err| FilterError::Failed(Box::new(err)))?;
         let mut driver: Option<BString> = None;
         let key = path.to_bstring();
-        let outcome = self.pipeline.convert_to_git(
+        let outcome = self.kept.pipeline.convert_to_git(
             contents,
             path.as_path(),
             &mut |_, attributes| {

@@ -50,6 +50,17 @@ impl Project {
     pub(crate) fn head_state(&self) -> Result<HeadState> {
         let mut head = self.repo.head().map_err(self.read_error("HEAD"))?;
         let branch = head.referent_name().map(ToOwned::to_owned);
+        if let Some((made, tree)) = self.last_commit.get() {
+            // The commit this handle made last is a commit: nothing to peel,
+            // nothing to read.
+            if head.id().is_some_and(|id| id.detach() == made) {
+                return Ok(HeadState {
+                    commit: Some(made),
+                    tree,
+                    branch,
+                });
+            }
+        }
         match head.try_peel_to_id().map_err(self.read_error("HEAD"))? {
             None => Ok(HeadState {
                 commit: None,

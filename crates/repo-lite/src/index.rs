@@ -16,6 +16,7 @@ use gix::hash::ObjectId;
 use gix::index::entry::{Flags, Mode, Stage, Stat};
 use gix::objs::tree::EntryKind;
 
+use crate::filter::AttributeFiles;
 use crate::paths::RepoPath;
 
 /// One path a commit changed, for the index.
@@ -35,6 +36,7 @@ pub(crate) struct IndexCache(RefCell<Option<WrittenIndex>>);
 struct WrittenIndex {
     file: gix::index::File,
     on_disk: FileIdentity,
+    attribute_files: Option<AttributeFiles>,
 }
 
 /// A rename replaces the index file, so a new inode (or another size or
@@ -84,12 +86,14 @@ impl IndexCache {
             return Ok(LoadedIndex {
                 file: repo.index_from_tree(&head_tree)?,
                 on_disk: None,
+                attribute_files: None,
             });
         };
         match kept {
             Some(kept) if kept.on_disk == on_disk => Ok(LoadedIndex {
                 file: kept.file,
                 on_disk: Some(on_disk),
+                attribute_files: kept.attribute_files,
             }),
             _ => {
                 let mut file = repo.open_index()?;
@@ -99,6 +103,7 @@ impl IndexCache {
                 Ok(LoadedIndex {
                     file,
                     on_disk: Some(on_disk),
+                    attribute_files: None,
                 })
             }
         }
@@ -110,6 +115,7 @@ impl IndexCache {
             *self.0.borrow_mut() = Some(WrittenIndex {
                 file: index.file,
                 on_disk,
+                attribute_files: index.attribute_files,
             });
         }
     }
@@ -118,12 +124,19 @@ impl IndexCache {
     /// data from the work tree for the changed paths (so that git need not
     /// re-hash them), writes it and keeps it.
     pub fn store(&self, index: LoadedIndex, changes: &[IndexChange<'_>]) -> Result<(), gix::Error> {
-        let mut index = index.file;
-        edit(&mut index, changes);
+        let LoadedIndex {
+            file: mut index,
+            mut attribute_files,
+            ..
+        } = index;
+        if edit(&mut index, changes) {
+            attribute_files = None;
+        }
         index.write(gix::index::write::Options::default())?;
         *self.0.borrow_mut() = FileIdentity::of(index.path()).map(|on_disk| WrittenIndex {
             file: index,
             on_disk,
+            attribute_files,
         });
         Ok(())
     }
@@ -133,12 +146,29 @@ impl IndexCache {
 pub(crate) struct LoadedIndex {
     file: gix::index::File,
     on_disk: Option<FileIdentity>,
+    /// Its `.gitattributes` entries, once looked for: they change only
+    /// when a commit changes such a path or the file is read again, and
+    /// looking means going through every entry.
+    attribute_files: Option<AttributeFiles>,
 }
 
 impl LoadedIndex {
     /// The entries, for attribute look-ups.
     pub fn state(&self) -> &gix::index::State {
         &self.file
+    }
+
+    /// The `.gitattributes` entries, found by `find` the first time.
+    pub fn attribute_files<E>(
+        &mut self,
+        find: impl FnOnce(&gix::index::State) -> Result<AttributeFiles, E>,
+    ) -> Result<AttributeFiles, E> {
+        if let Some(files) = &self.attribute_files {
+            return Ok(files.clone());
+        }
+        let files = find(&self.file)?;
+        self.attribute_files = Some(files.clone());
+        Ok(files)
     }
 }
 
@@ -158,11 +188,14 @@ impl std::fmt::Debug for IndexCache {
 /// Makes the entries of `changes` in `index` those of the commit: every
 /// entry at the path (conflict stages too), below it (a directory became a
 /// file) and at its parents (a file became a directory) goes, and the new
-/// blob's entry comes in. Other entries stay as they are.
-fn edit(index: &mut gix::index::File, changes: &[IndexChange<'_>]) {
+/// blob's entry comes in. Other entries stay as they are. Returns whether
+/// an entry named `.gitattributes` came or went.
+fn edit(index: &mut gix::index::File, changes: &[IndexChange<'_>]) -> bool {
     let mut unsorted = false;
+    let mut attributes_changed = false;
     for change in changes {
         let path = change.path.to_bstring();
+        attributes_changed |= is_attributes_file(&path);
         let stat = || fresh_stat(change.file);
         let only_stage_0 = index
             .entry_range(path.as_ref())
@@ -182,7 +215,7 @@ fn edit(index: &mut gix::index::File, changes: &[IndexChange<'_>]) {
                 }
             }
             (blob, _) => {
-                remove_at_and_around(index, change.path, &path);
+                attributes_changed |= remove_at_and_around(index, change.path, &path);
                 if let Some((mode, id)) = blob {
                     index.dangerously_push_entry(stat(), id, Flags::empty(), mode, path.as_ref());
                     unsorted = true;
@@ -193,10 +226,19 @@ fn edit(index: &mut gix::index::File, changes: &[IndexChange<'_>]) {
     if unsorted {
         index.sort_entries();
     }
+    attributes_changed
+}
+
+/// Whether `path` names a `.gitattributes` file, in any case (whatever
+/// `core.ignoreCase` says: looking again costs only time).
+fn is_attributes_file(path: &[u8]) -> bool {
+    let name = path.rsplit(|byte| *byte == b'/').next().unwrap_or(path);
+    name.eq_ignore_ascii_case(b".gitattributes")
 }
 
 /// Removes the entries at `path` (every stage), below it, and at its parents.
-fn remove_at_and_around(index: &mut gix::index::File, path: &RepoPath, joined: &BString) {
+/// Returns whether one of them was a `.gitattributes` file.
+fn remove_at_and_around(index: &mut gix::index::File, path: &RepoPath, joined: &BString) -> bool {
     let mut below = joined.clone();
     below.push(b'/');
     let mut doomed: Vec<usize> = Vec::new();
@@ -218,11 +260,17 @@ fn remove_at_and_around(index: &mut gix::index::File, path: &RepoPath, joined: &
         }
     }
     if doomed.is_empty() {
-        return;
+        return false;
     }
     doomed.sort_unstable();
     doomed.dedup();
-    index.remove_entries(|position, _, _| doomed.binary_search(&position).is_ok());
+    let mut attributes = false;
+    index.remove_entries(|position, entry_path, _| {
+        let doomed = doomed.binary_search(&position).is_ok();
+        attributes |= doomed && is_attributes_file(entry_path);
+        doomed
+    });
+    attributes
 }
 
 fn entry_mode((kind, id): (EntryKind, ObjectId)) -> Option<(Mode, ObjectId)> {

@@ -8,8 +8,13 @@
 //! gix's loose writer sets up a fresh one, hundreds of kilobytes zeroed, for
 //! every object, which was the largest cost of a small commit. The objects
 //! are on disk before any reference names them.
+//!
+//! Once written, the last commit's trees and the commit itself stay in the
+//! object memory (and are not written again): the next commit starts from
+//! them, and would otherwise read them back from disk.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -21,6 +26,8 @@ use gix::zlib::{Compression, Status};
 pub(crate) struct LooseWriter {
     level: Compression,
     state: RefCell<Option<(Compress, Vec<u8>)>>,
+    /// The objects in memory that are on disk already: the last commit's.
+    written: RefCell<HashSet<ObjectId>>,
 }
 
 /// The compressor's output goes to disk in pieces of this size, so that a
@@ -54,6 +61,7 @@ impl LooseWriter {
         LooseWriter {
             level,
             state: RefCell::new(None),
+            written: RefCell::new(HashSet::new()),
         }
     }
 
@@ -65,14 +73,42 @@ impl LooseWriter {
         self.write(repo, id, gix::objs::Kind::Blob, data)
     }
 
-    /// Writes every object the repository handle holds in memory into its
-    /// objects directory, and empties the memory.
+    /// Drops the objects that an earlier call left in memory without
+    /// writing them (it failed before its commit), keeping the last
+    /// commit's.
+    pub fn discard_unwritten(&self, repo: &gix::Repository) {
+        let written = self.written.borrow();
+        // Only written objects are kept, so equal counts mean nothing else.
+        if repo.objects.num_objects_in_memory() == written.len() {
+            return;
+        }
+        let Some(objects) = repo.objects.reset_object_memory() else {
+            return;
+        };
+        for id in written.iter() {
+            if let Some((kind, data)) = objects.get(id) {
+                keep_in_memory(repo, id, *kind, data);
+            }
+        }
+    }
+
+    /// Writes every object the repository handle holds in memory, and did
+    /// not write before, into its objects directory. Only those stay in
+    /// memory afterwards.
     pub fn flush(&self, repo: &gix::Repository) -> io::Result<()> {
         let Some(objects) = repo.objects.reset_object_memory() else {
             return Ok(());
         };
-        for (id, (kind, data)) in objects.iter() {
+        let mut written = self.written.borrow_mut();
+        let before = std::mem::take(&mut *written);
+        let new = || objects.iter().filter(|(id, _)| !before.contains(*id));
+        for (id, (kind, data)) in new() {
             self.write(repo, id, *kind, data)?;
+        }
+        for (id, (kind, data)) in new() {
+            if keep_in_memory(repo, id, *kind, data) {
+                written.insert(*id);
+            }
         }
         Ok(())
     }
@@ -95,8 +131,19 @@ impl LooseWriter {
     }
 }
 
+/// Puts an object that is on disk back into the object memory; `false` if
+/// it is not there (it is then read from disk when needed).
+fn keep_in_memory(
+    repo: &gix::Repository,
+    id: &ObjectId,
+    kind: gix::objs::Kind,
+    data: &[u8],
+) -> bool {
+    gix::objs::Write::write_buf_with_known_id(&repo.objects, kind, data, *id).is_ok()
+}
+
 /// One zlib stream of `parts`, one after the other, written to `sink` in
-/// pieces of `buffer`'s size.
+/// pieces of `buffer`'s size: a small object is one write.
 fn deflate(
     compress: &mut Compress,
     buffer: &mut [u8],
@@ -105,6 +152,8 @@ fn deflate(
 ) -> io::Result<()> {
     compress.reset();
     let last_part = parts.len().saturating_sub(1);
+    // Compressed bytes waiting in `buffer[..filled]`.
+    let mut filled = 0;
     for (index, part) in parts.iter().enumerate() {
         let last = index == last_part;
         let flush = if last {
@@ -116,17 +165,21 @@ fn deflate(
         loop {
             let (before_in, before_out) = (compress.total_in(), compress.total_out());
             let status = compress
-                .compress(input, buffer, flush)
+                .compress(input, &mut buffer[filled..], flush)
                 .map_err(io::Error::other)?;
             let consumed = (compress.total_in() - before_in) as usize;
-            let produced = (compress.total_out() - before_out) as usize;
-            sink.write_all(&buffer[..produced])?;
+            filled += (compress.total_out() - before_out) as usize;
             input = &input[consumed..];
+            let full = filled == buffer.len();
             let done = if last {
                 status == Status::StreamEnd
             } else {
-                input.is_empty() && produced < buffer.len()
+                input.is_empty() && !full
             };
+            if full || (done && last) {
+                sink.write_all(&buffer[..filled])?;
+                filled = 0;
+            }
             if done {
                 break;
             }
@@ -163,5 +216,91 @@ fn persist(directory: &Path, id: &ObjectId, file: tempfile::NamedTempFile) -> io
                 .map_err(|err| err.error)
         }
         Err(failed) => Err(failed.error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the writes it gets.
+    #[derive(Default)]
+    struct Sink {
+        bytes: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn inflate(stream: &[u8], size: usize) -> Vec<u8> {
+        let mut out = vec![0; size + 1];
+        let (status, consumed, written) = gix::zlib::Inflate::default()
+            .once(stream, &mut out)
+            .unwrap();
+        assert_eq!(status, Status::StreamEnd);
+        assert_eq!(consumed, stream.len());
+        out.truncate(written);
+        out
+    }
+
+    #[test]
+    fn a_small_object_is_one_write_of_one_zlib_stream() {
+        let mut compress = Compress::new(Compression::BEST_SPEED);
+        let mut buffer = vec![0; CHUNK];
+        let mut sink = Sink::default();
+
+        deflate(
+            &mut compress,
+            &mut buffer,
+            &[b"blob 6\0", b"hello\n"],
+            &mut sink,
+        )
+        .unwrap();
+
+        assert_eq!(sink.writes, 1);
+        assert_eq!(inflate(&sink.bytes, 13), b"blob 6\0hello\n");
+    }
+
+    #[test]
+    fn output_larger_than_the_buffer_goes_out_in_full_pieces() {
+        let mut compress = Compress::new(Compression::BEST_SPEED);
+        // Incompressible input, so that the output is as large.
+        let mut state = 0x2545_f491_u32;
+        let data: Vec<u8> = (0..10_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        let mut buffer = vec![0; 1024];
+        let mut sink = Sink::default();
+
+        for _ in 0..2 {
+            sink = Sink::default();
+            deflate(
+                &mut compress,
+                &mut buffer,
+                &[b"blob 10000\0", &data],
+                &mut sink,
+            )
+            .unwrap();
+        }
+
+        assert!(sink.writes >= 10, "{} writes", sink.writes);
+        let mut expected = b"blob 10000\0".to_vec();
+        expected.extend_from_slice(&data);
+        assert_eq!(inflate(&sink.bytes, expected.len()), expected);
     }
 }

@@ -242,7 +242,9 @@ fn kind_of(file_type: fs::FileType) -> FileKind {
     }
 }
 
-/// Checks `path` against the work tree at `root`, with `lstat` only (never
+/// Checks `path` against the work tree at `canonical_root` (its canonical
+/// path, so that a work tree reached through a symbolic link is still
+/// recognised as the ancestor of its own files), with `lstat` only (never
 /// opening anything, so a FIFO cannot block): no existing part of it may be
 /// a symbolic link, its existing parents must be directories, the path
 /// itself a regular file if it exists, and the `.gitattributes` files that
@@ -250,7 +252,7 @@ fn kind_of(file_type: fs::FileType) -> FileKind {
 /// wrote it, for the error. Returns the metadata of the file at `path`, if
 /// there is one.
 pub(crate) fn check_worktree(
-    root: &Path,
+    canonical_root: &Path,
     path: &RepoPath,
     given: &Path,
 ) -> Result<Option<fs::Metadata>> {
@@ -258,16 +260,11 @@ pub(crate) fn check_worktree(
         path: at.to_owned(),
         source: Box::new(err),
     };
-    // Canonical, so that a work tree reached through a symbolic link is still
-    // recognised as the ancestor of its own files.
-    let canonical_root = root
-        .canonicalize()
-        .map_err(|err| worktree_error(root, err))?;
     let refuse = |source: PathError| Error::InvalidPath {
         path: given.to_owned(),
         source,
     };
-    let mut current = canonical_root.clone();
+    let mut current = canonical_root.to_owned();
     let mut relative = PathBuf::new();
     let count = path.parts.len();
     for (position, name) in path.as_path().components().enumerate() {
@@ -282,7 +279,7 @@ pub(crate) fn check_worktree(
             Ok(meta) if meta.file_type().is_symlink() => {
                 let inside = current
                     .canonicalize()
-                    .is_ok_and(|target| target.starts_with(&canonical_root));
+                    .is_ok_and(|target| target.starts_with(canonical_root));
                 let source = if inside {
                     PathError::Symlink { link: relative }
                 } else {
@@ -384,7 +381,12 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), root.path().join("out")).unwrap();
         let path = normalize(Path::new("out/file")).unwrap();
-        let err = check_worktree(root.path(), &path, Path::new("out/file")).unwrap_err();
+        let err = check_worktree(
+            &root.path().canonicalize().unwrap(),
+            &path,
+            Path::new("out/file"),
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, Error::InvalidPath { source: PathError::SymlinkEscapes { link }, .. } if link == Path::new("out")),
             "{err:?}"
@@ -398,7 +400,12 @@ mod tests {
         fs::create_dir(root.path().join("real")).unwrap();
         std::os::unix::fs::symlink("real", root.path().join("link")).unwrap();
         let path = normalize(Path::new("link/file")).unwrap();
-        let err = check_worktree(root.path(), &path, Path::new("link/file")).unwrap_err();
+        let err = check_worktree(
+            &root.path().canonicalize().unwrap(),
+            &path,
+            Path::new("link/file"),
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, Error::InvalidPath { source: PathError::Symlink { link }, .. } if link == Path::new("link")),
             "{err:?}"
@@ -411,7 +418,12 @@ mod tests {
         fs::create_dir(root.path().join("dir")).unwrap();
         for given in ["dir/new/file", "new/file", "file"] {
             let path = normalize(Path::new(given)).unwrap();
-            check_worktree(root.path(), &path, Path::new(given)).expect(given);
+            check_worktree(
+                &root.path().canonicalize().unwrap(),
+                &path,
+                Path::new(given),
+            )
+            .expect(given);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Creating and opening a git project: a repository with a work tree.
 
-use std::cell::Cell;
+use std::borrow::Cow;
+use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 
 use gix::hash::ObjectId;
@@ -8,7 +9,7 @@ use gix::refs::transaction::{PreviousValue, RefEdit};
 use gix::refs::FullName;
 
 use crate::error::{Error, Result};
-use crate::filter::PipelineCache;
+use crate::filter::FilterCache;
 use crate::index::IndexCache;
 use crate::objects::LooseWriter;
 use crate::reflog::Reflogs;
@@ -76,13 +77,15 @@ impl InitOptions {
 pub struct Project {
     pub(crate) repo: gix::Repository,
     pub(crate) root: PathBuf,
+    /// `root` with symbolic links resolved, once.
+    canonical_root: OnceCell<PathBuf>,
     signature: Option<Signature>,
     pub(crate) index_cache: IndexCache,
     /// The last commit this handle made, and its tree.
     pub(crate) last_commit: Cell<Option<(ObjectId, ObjectId)>>,
     pub(crate) reflogs: Reflogs,
     pub(crate) loose: LooseWriter,
-    pub(crate) filters: PipelineCache,
+    pub(crate) filters: FilterCache,
 }
 
 impl std::fmt::Debug for Project {
@@ -162,18 +165,37 @@ impl Project {
         Ok(Project {
             repo,
             root,
+            canonical_root: OnceCell::new(),
             signature: None,
             index_cache: IndexCache::default(),
             last_commit: Cell::new(None),
             reflogs,
             loose,
-            filters: PipelineCache::default(),
+            filters: FilterCache::default(),
         })
     }
 
     /// The top directory of the work tree.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The work tree's canonical path. Resolved once when `root` is
+    /// absolute (its components are not expected to change while a handle
+    /// is open); a relative `root` follows the current directory, so it is
+    /// resolved each time.
+    pub(crate) fn canonical_root(&self) -> Result<Cow<'_, Path>> {
+        if let Some(root) = self.canonical_root.get() {
+            return Ok(Cow::Borrowed(root));
+        }
+        let canonical = self.root.canonicalize().map_err(|err| Error::Worktree {
+            path: self.root.clone(),
+            source: Box::new(err),
+        })?;
+        if !self.root.is_absolute() {
+            return Ok(Cow::Owned(canonical));
+        }
+        Ok(Cow::Borrowed(self.canonical_root.get_or_init(|| canonical)))
     }
 
     /// Commits made from now on are authored and committed by `signature`

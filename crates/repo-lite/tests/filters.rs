@@ -108,3 +108,99 @@ fn an_lfs_tracked_path_is_a_typed_error_and_nothing_is_written() {
     );
     assert_eq!(git_state(&root), before);
 }
+
+/// The blob id of `contents` stored as they are.
+fn blob_of(root: &Path, contents: &[u8]) -> String {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), contents).unwrap();
+    git(
+        root,
+        &["hash-object", "--no-filters", file.path().to_str().unwrap()],
+    )
+}
+
+#[test]
+fn gitattributes_written_outside_between_commits_apply_to_the_next_one() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project
+        .add_file("sub/first.txt", "first\n", "First")
+        .unwrap();
+    let contents = b"one\r\ntwo\r\n";
+    // Written by someone else, not committed: `git add` reads them anyway.
+    std::fs::write(root.join("sub/.gitattributes"), "*.txt text=auto\n").unwrap();
+    std::fs::create_dir_all(root.join(".git/info")).unwrap();
+    std::fs::write(root.join(".git/info/attributes"), "*.md text=auto\n").unwrap();
+
+    project.add_file("sub/crlf.txt", contents, "Add").unwrap();
+    project.add_file("notes.md", contents, "Add").unwrap();
+
+    let normalized = blob_of(&root, b"one\ntwo\n");
+    assert_eq!(git(&root, &["rev-parse", "HEAD:sub/crlf.txt"]), normalized);
+    assert_eq!(git(&root, &["rev-parse", "HEAD:notes.md"]), normalized);
+    assert_eq!(
+        blob_git_would_add(&root, "sub/crlf.txt", contents),
+        normalized
+    );
+}
+
+#[test]
+fn a_gitattributes_only_in_the_index_applies_until_its_removal_is_committed() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project
+        .add_file(".gitattributes", "* text=auto\n", "Normalise")
+        .unwrap();
+    // Gone from the work tree, still in the index: git reads it there.
+    std::fs::remove_file(root.join(".gitattributes")).unwrap();
+    let contents = b"one\r\ntwo\r\n";
+
+    project.add_file("a.txt", contents, "Add a").unwrap();
+
+    let expected = blob_git_would_add(&root, "a.txt", contents);
+    assert_eq!(expected, blob_of(&root, b"one\ntwo\n"));
+    assert_eq!(git(&root, &["rev-parse", "HEAD:a.txt"]), expected);
+
+    project
+        .remove_file(".gitattributes", "Stop normalising")
+        .unwrap();
+    project.add_file("b.txt", contents, "Add b").unwrap();
+
+    assert_eq!(
+        git(&root, &["rev-parse", "HEAD:b.txt"]),
+        blob_of(&root, contents)
+    );
+    // a.txt's CRLF now differs from its normalised blob, as git says too.
+    git(&root, &["fsck", "--strict"]);
+}
+
+#[test]
+fn a_staged_gitattributes_dropped_with_its_directory_no_longer_applies() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project.add_file("keep.txt", "keep\n", "Keep").unwrap();
+    // Staged by the user only, then gone from the work tree: the index
+    // still has it, so git reads it there.
+    std::fs::create_dir(root.join("d")).unwrap();
+    std::fs::write(root.join("d/.gitattributes"), "* text=auto\n").unwrap();
+    git(&root, &["add", "d/.gitattributes"]);
+    std::fs::remove_dir_all(root.join("d")).unwrap();
+    let contents = b"one\r\ntwo\r\n";
+
+    // The file `d` takes the place of the directory and of its entries.
+    project
+        .add_file("d", "a file now\n", "d is a file")
+        .unwrap();
+    project.remove_file("d", "Remove d").unwrap();
+    project.add_file("d/y.txt", contents, "Add y").unwrap();
+
+    assert_eq!(
+        git(&root, &["rev-parse", "HEAD:d/y.txt"]),
+        blob_of(&root, contents)
+    );
+    assert_eq!(
+        blob_git_would_add(&root, "d/y.txt", contents),
+        blob_of(&root, contents)
+    );
+    assert_clean_and_sound(&root);
+}
