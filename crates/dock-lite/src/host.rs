@@ -14,7 +14,12 @@ pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 pub enum DockerHost {
     /// A unix socket, from `unix:///path`.
     Unix(String),
-    /// Plain HTTP over TCP, from `tcp://host:port` or `http://host:port`.
+    /// A daemon reached over TCP, from `tcp://host:port` or
+    /// `http://host:port`: plain HTTP with
+    /// [`Docker::connect_to`](crate::Docker::connect_to), HTTPS with client
+    /// certificates with [`Docker::connect_with_tls`](crate::Docker::connect_with_tls)
+    /// (which [`Docker::connect`](crate::Docker::connect) picks when
+    /// `DOCKER_TLS_VERIFY` is set).
     Tcp {
         /// Host name or address.
         host: String,

@@ -53,8 +53,9 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-impl From<bollard::models::ImageSummary> for ImageSummary {
-    fn from(image: bollard::models::ImageSummary) -> Self {
+impl ImageSummary {
+    /// Ours from bollard's (a private conversion: no bollard type in the API).
+    pub(crate) fn from_bollard(image: bollard::models::ImageSummary) -> Self {
         ImageSummary {
             id: image.id,
             tags: image.repo_tags,
@@ -82,7 +83,7 @@ impl Docker {
                 .list_images(Some(ListImagesOptions::default()))
                 .await
                 .map_err(|err| api.error("list images", err))?;
-            Ok(listed.into_iter().map(ImageSummary::from).collect())
+            Ok(listed.into_iter().map(ImageSummary::from_bollard).collect())
         })
     }
 
@@ -234,7 +235,7 @@ mod tests {
 
     fn parse(json: &str) -> Vec<ImageSummary> {
         let listed: Vec<bollard::models::ImageSummary> = serde_json::from_str(json).unwrap();
-        listed.into_iter().map(ImageSummary::from).collect()
+        listed.into_iter().map(ImageSummary::from_bollard).collect()
     }
 
     #[test]

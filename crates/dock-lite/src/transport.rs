@@ -1,6 +1,7 @@
 //! How requests reach the daemon: one hyper client (HTTP/1.1, connections
-//! kept alive) over a unix socket, TCP or TLS, under bollard. Every request
-//! carries the API version agreed with the daemon.
+//! kept alive) over a unix socket, TCP or TLS, under bollard. Once the API
+//! version is agreed, every request carries it; the requests that agree on
+//! it (`/_ping`, and `/version` if need be) go unversioned.
 //!
 //! bollard's own connectors are not used: its unix connector refuses to be
 //! built before the socket exists (dock-lite connects lazily and reports an

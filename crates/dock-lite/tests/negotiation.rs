@@ -1,4 +1,5 @@
-//! The API version is agreed with each daemon and carried by every request:
+//! The API version is agreed with each daemon (from the answer to an
+//! unversioned `/_ping`) and carried by every request after that one:
 //! this engine (Docker 20.10) refuses anything above 1.41, Docker 29
 //! anything below 1.44.
 
@@ -16,7 +17,7 @@ fn minor_version(path: &str) -> Option<u32> {
 }
 
 #[test]
-fn every_request_to_this_engine_carries_a_version_it_accepts() {
+fn every_request_after_the_first_ping_carries_a_version_this_engine_accepts() {
     testkit::require_docker();
     let proxy = Proxy::start(ENGINE_SOCKET);
     let docker = Docker::connect_to(proxy.host()).unwrap();
