@@ -7,7 +7,6 @@ use bollard::query_parameters::{InspectContainerOptions, LogsOptions, StopContai
 use futures_util::StreamExt;
 
 use crate::client::Docker;
-use crate::container::within;
 use crate::error::{Error, Result};
 use crate::host::DockerHost;
 use crate::options::RunOptions;
@@ -43,22 +42,28 @@ impl Docker {
         body.open_stdin = Some(false);
         body.stdin_once = Some(false);
         let (image, pull, timeouts) = (options.image.clone(), options.pull, self.timeouts());
-        let id = self.run_on_runtime({
-            let api = self.api();
-            async move {
-                within("create container", timeouts.request, api.agreed_version()).await?;
-                api.create_container(body, &image, pull, timeouts).await
-            }
-        })?;
+        let id = self
+            .run_on_runtime({
+                let api = self.api();
+                async move {
+                    api.agree_within("create container", timeouts.request)
+                        .await?;
+                    api.create_container(body, &image, pull, timeouts).await
+                }
+            })
+            .map_err(|err| err.concerning(&options.image))?;
         let container = RunningContainer {
             docker: self.clone(),
             id,
             keep: false,
         };
         let id = container.id.clone();
-        self.call("start container", timeouts.request, move |api| async move {
-            api.start_container(&id).await
-        })?;
+        self.call(
+            "start container",
+            Some(&container.id),
+            timeouts.request,
+            move |api| async move { api.start_container(&id).await },
+        )?;
         Ok(container)
     }
 }
@@ -74,6 +79,7 @@ impl RunningContainer {
         let id = self.id.clone();
         let inspect = self.docker.call(
             "inspect container",
+            Some(&self.id),
             self.docker.timeouts().request,
             move |api| async move {
                 api.docker
@@ -135,6 +141,7 @@ impl RunningContainer {
         let id = self.id.clone();
         self.docker.call(
             "read container logs",
+            Some(&self.id),
             self.docker.timeouts().request,
             move |api| async move {
                 let options = LogsOptions {
@@ -163,8 +170,11 @@ impl RunningContainer {
         let id = self.id.clone();
         let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
         let timeout = grace + self.docker.timeouts().request;
-        self.docker
-            .call("stop container", timeout, move |api| async move {
+        self.docker.call(
+            "stop container",
+            Some(&self.id),
+            timeout,
+            move |api| async move {
                 let options = StopContainerOptions {
                     t: Some(seconds),
                     signal: None,
@@ -174,7 +184,8 @@ impl RunningContainer {
                     Ok(()) => Ok(()),
                     Err(err) => Err(api.error("stop container", err)),
                 }
-            })
+            },
+        )
     }
 
     /// Removes the container now (killing it if it runs).
@@ -183,6 +194,7 @@ impl RunningContainer {
         let id = std::mem::take(&mut self.id);
         self.docker.call(
             "remove container",
+            None,
             self.docker.timeouts().request,
             move |api| async move { api.remove_container(&id).await },
         )
@@ -227,7 +239,9 @@ impl Drop for RunningContainer {
         let removal = {
             let api = self.docker.api();
             async move {
-                let _ = within("remove container", timeout, api.remove_container(&id)).await;
+                let _ = api
+                    .within("remove container", timeout, api.remove_container(&id))
+                    .await;
             }
         };
         if crate::runtime::refuse_inside_async_runtime().is_ok() {

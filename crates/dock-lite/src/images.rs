@@ -69,41 +69,50 @@ impl ImageSummary {
 impl Docker {
     /// True when the image is present locally.
     pub fn image_exists(&self, image: &str) -> Result<bool> {
-        let image = image.to_owned();
-        self.call("inspect image", self.timeouts().request, |api| async move {
-            api.image_exists(&image).await
-        })
+        let name = image.to_owned();
+        self.call(
+            "inspect image",
+            Some(image),
+            self.timeouts().request,
+            |api| async move { api.image_exists(&name).await },
+        )
     }
 
     /// The local images.
     pub fn list_images(&self) -> Result<Vec<ImageSummary>> {
-        self.call("list images", self.timeouts().request, |api| async move {
-            let listed = api
-                .docker
-                .list_images(Some(ListImagesOptions::default()))
-                .await
-                .map_err(|err| api.error("list images", err))?;
-            Ok(listed.into_iter().map(ImageSummary::from_bollard).collect())
-        })
+        self.call(
+            "list images",
+            None,
+            self.timeouts().request,
+            |api| async move {
+                let listed = api
+                    .docker
+                    .list_images(Some(ListImagesOptions::default()))
+                    .await
+                    .map_err(|err| api.error("list images", err))?;
+                Ok(listed.into_iter().map(ImageSummary::from_bollard).collect())
+            },
+        )
     }
 
     /// Removes the image (untagging it; layers go when nothing else uses them).
     pub fn remove_image(&self, image: &str, force: bool) -> Result<()> {
-        let image = image.to_owned();
+        let owned = image.to_owned();
         self.call(
             "remove image",
+            Some(image),
             self.timeouts().request,
             move |api| async move {
                 let options = RemoveImageOptions {
                     force,
                     ..Default::default()
                 };
-                match api.docker.remove_image(&image, Some(options), None).await {
+                match api.docker.remove_image(&owned, Some(options), None).await {
                     Ok(_) => Ok(()),
                     Err(bollard::errors::Error::DockerResponseServerError {
                         status_code: 404,
                         ..
-                    }) => Err(Error::ImageNotFound { image }),
+                    }) => Err(Error::ImageNotFound { image: owned }),
                     Err(err) => Err(api.error("remove image", err)),
                 }
             },
@@ -116,13 +125,15 @@ impl Docker {
     /// [`Error::PullFailed`]. The daemon must answer within
     /// [`Timeouts::request`], and the pull end within [`Timeouts::pull`].
     pub fn pull_image(&self, image: &str, mut progress: impl FnMut(&PullProgress)) -> Result<()> {
-        let image = image.to_owned();
         let timeouts = self.timeouts();
         self.call_streaming(
-            move |api, sender| async move {
-                crate::container::within("pull image", timeouts.request, api.agreed_version())
-                    .await?;
-                api.pull(&image, timeouts, Some(sender)).await
+            Some(image),
+            |api, sender| {
+                let image = image.to_owned();
+                async move {
+                    api.agree_within("pull image", timeouts.request).await?;
+                    api.pull(&image, timeouts, Some(sender)).await
+                }
             },
             |message: PullProgress| {
                 progress(&message);
@@ -175,7 +186,7 @@ impl Api {
             };
             let next = tokio::time::timeout_at(deadline, stream.next())
                 .await
-                .map_err(|_| Error::DaemonTimeout { operation, timeout })?;
+                .map_err(|_| self.timed_out(operation, timeout))?;
             answered = true;
             let message = match next {
                 None => return Ok(()),

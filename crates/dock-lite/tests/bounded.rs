@@ -88,12 +88,13 @@ fn check_all(docker: &Docker, calls: Vec<(&'static str, Duration, Call)>) {
             .collect();
         for handle in running {
             let (operation, bound, result, elapsed) = handle.join().unwrap();
-            assert_timed_out(operation, bound, result, elapsed);
+            assert_timed_out(docker, operation, bound, result, elapsed);
         }
     });
 }
 
 fn assert_timed_out(
+    docker: &Docker,
     operation: &str,
     bound: Duration,
     result: Result<(), Error>,
@@ -102,9 +103,12 @@ fn assert_timed_out(
     match result {
         Err(Error::DaemonTimeout {
             operation: reported,
+            host,
             timeout,
+            ..
         }) => {
             assert_eq!(reported, operation);
+            assert_eq!(host, docker.host().to_string(), "{operation}");
             assert_eq!(timeout, bound, "{operation}");
         }
         other => panic!("{operation}: expected DaemonTimeout, got {other:?}"),
@@ -187,7 +191,7 @@ fn calls_on_a_container_whose_daemon_falls_silent_time_out_within_the_configured
             .collect();
         for handle in running {
             let (operation, bound, result, elapsed) = handle.join().unwrap();
-            assert_timed_out(operation, bound, result, elapsed);
+            assert_timed_out(docker_ref, operation, bound, result, elapsed);
         }
     });
     let started = Instant::now();

@@ -92,12 +92,19 @@ fn a_404_at_create_names_what_is_missing_image_or_not() {
     match &err {
         dock_lite::Error::Daemon {
             operation: "create container",
+            host,
+            resource: Some(resource),
             status: 404,
             message,
-        } => assert!(
-            message.contains("network dock-lite-test-missing"),
-            "{message}"
-        ),
+            ..
+        } => {
+            assert!(
+                message.contains("network dock-lite-test-missing"),
+                "{message}"
+            );
+            assert_eq!(*host, daemon.host().to_string());
+            assert_eq!(resource, "present:latest", "the image it was created from");
+        }
         other => panic!("expected the daemon's own 404, got {other:?}"),
     }
     let err = docker.run(&RunOptions::new("absent:latest")).unwrap_err();

@@ -422,13 +422,33 @@ fn a_missing_network_is_named_and_not_taken_for_a_missing_image() {
         .unwrap_err();
     match &err {
         Error::Daemon {
-            operation: "create container" | "start container",
+            operation: operation @ ("create container" | "start container"),
+            host,
+            resource: Some(resource),
             status: 404,
             message,
-        } => assert!(
-            message.contains("dock-lite-test-no-such-network"),
-            "{message}"
-        ),
+            ..
+        } => {
+            assert!(
+                message.contains("dock-lite-test-no-such-network"),
+                "{message}"
+            );
+            assert_eq!(*host, docker.host().to_string());
+            // The image until the container exists, the container after.
+            if *operation == "create container" {
+                assert_eq!(*resource, base_image());
+            } else {
+                assert!(
+                    resource.len() == 64 && resource.chars().all(|c| c.is_ascii_hexdigit()),
+                    "not a container id: {resource}"
+                );
+            }
+            let text = err.to_string();
+            assert!(
+                text.contains(resource.as_str()) && text.contains(host.as_str()),
+                "{text}"
+            );
+        }
         other => panic!("expected the daemon's 404, got {other:?}"),
     }
     assert!(containers_labelled(&docker, "missing-network").is_empty());
