@@ -21,7 +21,11 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 pub struct RunningContainer {
     docker: Docker,
     id: String,
-    keep: bool,
+    /// Set once the container is removed or kept: the drop leaves it alone.
+    released: bool,
+    /// Set when [`remove`](Self::remove) failed: the drop tries again
+    /// without making the caller wait a second time.
+    remove_in_background: bool,
 }
 
 impl Docker {
@@ -55,7 +59,8 @@ impl Docker {
         let container = RunningContainer {
             docker: self.clone(),
             id,
-            keep: false,
+            released: false,
+            remove_in_background: false,
         };
         let id = container.id.clone();
         self.call(
@@ -188,21 +193,31 @@ impl RunningContainer {
         )
     }
 
-    /// Removes the container now (killing it if it runs).
+    /// Removes the container now (killing it if it runs), within
+    /// [`Timeouts::request`](crate::Timeouts::request).
+    ///
+    /// If that fails, the error is returned and the removal is tried once
+    /// more in the background, as a drop would (within the same deadline;
+    /// it goes on for up to 15 s after the last handle on the daemon is
+    /// dropped), so that a passing failure leaves no container behind.
     pub fn remove(mut self) -> Result<()> {
-        self.keep = true;
-        let id = std::mem::take(&mut self.id);
-        self.docker.call(
+        let id = self.id.clone();
+        let removed = self.docker.call(
             "remove container",
-            None,
+            Some(&self.id),
             self.docker.timeouts().request,
             move |api| async move { api.remove_container(&id).await },
-        )
+        );
+        match removed {
+            Ok(()) => self.released = true,
+            Err(_) => self.remove_in_background = true,
+        }
+        removed
     }
 
     /// Leaves the container running after this handle is gone; returns its id.
     pub fn keep(mut self) -> String {
-        self.keep = true;
+        self.released = true;
         std::mem::take(&mut self.id)
     }
 
@@ -231,7 +246,7 @@ impl RunningContainer {
 
 impl Drop for RunningContainer {
     fn drop(&mut self) {
-        if self.keep {
+        if self.released {
             return;
         }
         let id = std::mem::take(&mut self.id);
@@ -244,15 +259,16 @@ impl Drop for RunningContainer {
                     .await;
             }
         };
-        if crate::runtime::refuse_inside_async_runtime().is_ok() {
+        // Blocking inside an async runtime would block the caller's
+        // runtime, and after a failed `remove` the caller has waited once
+        // already: the removal goes on in the background then.
+        if self.remove_in_background || crate::runtime::refuse_inside_async_runtime().is_err() {
+            self.docker.detach(removal);
+        } else {
             let _ = self.docker.run_on_runtime(async move {
                 removal.await;
                 Ok(())
             });
-        } else {
-            // Blocking here would block the caller's runtime: the removal
-            // goes on in the background.
-            self.docker.detach(removal);
         }
     }
 }

@@ -45,6 +45,10 @@ impl Runtime {
                     tracker.close();
                     let _ = tokio::time::timeout(DETACHED_GRACE, tracker.wait()).await;
                 });
+                // Not a plain drop, which would wait for ever for work on
+                // the blocking pool (a name lookup that the resolver holds):
+                // that work is left to end on its own.
+                runtime.shutdown_background();
             })
             .map_err(|source| Error::Runtime { source })?;
         Ok(Runtime {

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::proxy::{Proxy, ENGINE_SOCKET};
+use common::proxy::{engine_socket, Proxy};
 use common::{base_image, containers_labelled, docker, TEST_LABEL};
 use dock_lite::{BuildOptions, Docker, Error, ListOptions, RunOptions};
 
@@ -27,7 +27,7 @@ fn refused<T: std::fmt::Debug>(what: &str, result: Result<T, Error>) {
 #[test]
 fn every_call_inside_an_async_runtime_is_refused_before_anything_is_sent() {
     testkit::require_docker();
-    let proxy = Proxy::start(ENGINE_SOCKET);
+    let proxy = Proxy::start(&engine_socket());
     let docker = Docker::connect_to(proxy.host()).unwrap();
     let label = "inside-async";
     let container = docker

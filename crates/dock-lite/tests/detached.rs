@@ -2,10 +2,11 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{containers_labelled, docker, TEST_LABEL};
-use dock_lite::{Error, ListOptions, RunOptions};
+use common::proxy::{engine_socket, Proxy};
+use common::{containers_labelled, docker, RemoveLabelledOnDrop, TEST_LABEL};
+use dock_lite::{Docker, Error, ListOptions, RunOptions};
 
 #[test]
 fn a_detached_broker_is_listed_while_it_runs_answers_on_its_port_and_is_gone_once_removed() {
@@ -95,4 +96,56 @@ fn a_dropped_handle_removes_its_container_and_waits_time_out_with_a_typed_error(
     );
     drop(sleeper);
     assert!(containers_labelled(&docker, "dropped").is_empty());
+}
+
+#[test]
+fn a_failed_remove_is_tried_again_in_the_background_and_leaves_no_container() {
+    testkit::require_docker();
+    let label = "failed-remove";
+    let _cleanup = RemoveLabelledOnDrop(label);
+    let proxy = Proxy::start(&engine_socket());
+    let docker = Docker::connect_to(proxy.host()).unwrap();
+    let container = docker
+        .start_detached(
+            &RunOptions::new(testkit::BASE.require())
+                .command(["sleep", "300"])
+                .label(TEST_LABEL, label),
+        )
+        .expect("start");
+    let id = container.id().to_owned();
+    proxy.fail_next("DELETE");
+    let started = Instant::now();
+    let err = container.remove().unwrap_err();
+    match &err {
+        Error::Daemon {
+            operation: "remove container",
+            resource: Some(resource),
+            status: 500,
+            ..
+        } => assert_eq!(*resource, id),
+        other => panic!("expected the proxy's 500, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "remove waited for its retry: {:?}",
+        started.elapsed()
+    );
+    let engine = common::docker();
+    while !containers_labelled(&engine, label).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the container was left behind after the failed remove"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let deletes = proxy
+        .request_paths()
+        .into_iter()
+        .filter(|path| path.contains(&format!("/containers/{id}?")))
+        .count();
+    assert_eq!(deletes, 2, "{:?}", proxy.request_paths());
+    eprintln!(
+        "removed by the background retry {:.2?} after the failed remove",
+        started.elapsed()
+    );
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::fake_daemon::NewerDaemon;
-use common::proxy::{Proxy, ENGINE_SOCKET};
+use common::proxy::{engine_socket, Proxy};
 use common::{base_image, TEST_LABEL};
 use dock_lite::{Docker, ListOptions, RunOptions};
 
@@ -19,7 +19,7 @@ fn minor_version(path: &str) -> Option<u32> {
 #[test]
 fn every_request_after_the_first_ping_carries_a_version_this_engine_accepts() {
     testkit::require_docker();
-    let proxy = Proxy::start(ENGINE_SOCKET);
+    let proxy = Proxy::start(&engine_socket());
     let docker = Docker::connect_to(proxy.host()).unwrap();
     docker.ping().expect("ping");
     let engine = docker.version().expect("version");

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::proxy::{Proxy, ENGINE_SOCKET};
+use common::proxy::{engine_socket, Proxy};
 use common::{base_image, containers_labelled, docker, TEST_LABEL};
 use dock_lite::{Error, OutputStream, PullPolicy, RunOptions};
 
@@ -383,7 +383,7 @@ fn too_much_stderr_is_a_typed_error_naming_stderr() {
 #[test]
 fn impossible_options_are_typed_errors_before_anything_is_sent() {
     testkit::require_docker();
-    let proxy = Proxy::start(ENGINE_SOCKET);
+    let proxy = Proxy::start(&engine_socket());
     let docker = dock_lite::Docker::connect_to(proxy.host()).unwrap();
     let base = || sh("true", "invalid-options");
     for (options, option) in [

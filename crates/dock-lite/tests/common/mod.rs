@@ -83,10 +83,23 @@ pub fn force_remove_labelled(value: &str) {
     }
 }
 
-/// Asserts that `elapsed` is no less than `bound` and at most a second more.
+/// Removes, with the docker CLI, the containers labelled `TEST_LABEL=value`
+/// when dropped: also when an assertion has failed, and when the test's
+/// client cannot (its daemon went silent).
+pub struct RemoveLabelledOnDrop(pub &'static str);
+
+impl Drop for RemoveLabelledOnDrop {
+    fn drop(&mut self) {
+        force_remove_labelled(self.0);
+    }
+}
+
+/// Asserts that `elapsed` is no less than `bound` and at most two seconds
+/// more: calls are checked ten at a time, on a CI machine of two cores that
+/// may be busy.
 pub fn assert_on_time(what: &str, elapsed: Duration, bound: Duration) {
     assert!(
-        elapsed >= bound && elapsed <= bound + Duration::from_secs(1),
+        elapsed >= bound && elapsed <= bound + Duration::from_secs(2),
         "{what}: {elapsed:?} for a bound of {bound:?}"
     );
 }
