@@ -116,14 +116,37 @@ impl RunningContainer {
         }
     }
 
-    /// Waits until the container's output (stdout or stderr) contains `text`.
+    /// Waits until the container's output (stdout or stderr) contains
+    /// `text`, or gives up with [`Error::NotReady`] after `timeout`.
+    ///
+    /// The log is read once, from its start, as the daemon follows it: a
+    /// long log is not read again and again, and `text` is found even when
+    /// it arrives in pieces. A container that stops without having shown it
+    /// is [`Error::NotReady`] at once; so is, after `timeout`, one whose
+    /// daemon sends nothing (it cannot be told from a silent container).
     pub fn wait_for_log(&self, text: &str, timeout: Duration) -> Result<()> {
-        self.wait_until(timeout, &format!("log line {text:?}"), || {
-            Ok(self
-                .logs()?
-                .windows(text.len().max(1))
-                .any(|w| w == text.as_bytes()))
-        })
+        let (id, needle) = (self.id.clone(), text.as_bytes().to_vec());
+        // The outer deadline bites only if agreeing on the API version stalls.
+        let deadline = timeout + self.docker.timeouts().request;
+        let shown = self.docker.call(
+            "read container logs",
+            Some(&self.id),
+            deadline,
+            move |api| async move {
+                let shown = log_shows(&api, &id, &needle);
+                tokio::time::timeout(timeout, shown)
+                    .await
+                    .unwrap_or(Ok(false))
+            },
+        )?;
+        match shown {
+            true => Ok(()),
+            false => Err(Error::NotReady {
+                container: self.id.clone(),
+                waited_for: format!("log line {text:?}"),
+                timeout,
+            }),
+        }
     }
 
     /// Waits until the container's TCP `port` accepts connections on the host.
@@ -141,7 +164,9 @@ impl RunningContainer {
     }
 
     /// Everything the container has written so far, stdout and stderr
-    /// together, up to [`LOGS_LIMIT`] bytes (the latest ones).
+    /// together, up to [`LOGS_LIMIT`] bytes (the latest ones: the earlier
+    /// ones are let go as the log is read, so that reading a long log costs
+    /// time in proportion to its length and memory up to the limit).
     pub fn logs(&self) -> Result<Vec<u8>> {
         let id = self.id.clone();
         self.docker.call(
@@ -155,15 +180,12 @@ impl RunningContainer {
                     ..Default::default()
                 };
                 let mut stream = api.docker.logs(&id, Some(options));
-                let mut logs = Vec::new();
+                let mut logs = Tail::new(LOGS_LIMIT);
                 while let Some(chunk) = stream.next().await {
                     let chunk = chunk.map_err(|err| api.error("read container logs", err))?;
-                    logs.extend_from_slice(&chunk.into_bytes());
-                    if logs.len() > LOGS_LIMIT {
-                        logs.drain(..logs.len() - LOGS_LIMIT);
-                    }
+                    logs.push(&chunk.into_bytes());
                 }
-                Ok(logs)
+                Ok(logs.into_vec())
             },
         )
     }
@@ -275,3 +297,135 @@ impl Drop for RunningContainer {
 
 /// The most [`RunningContainer::logs`] returns: 16 MiB.
 pub const LOGS_LIMIT: usize = 16 * 1024 * 1024;
+
+/// True once the container's log, followed from its start, shows `needle`;
+/// false if the log ends (the container stopped) first.
+async fn log_shows(api: &crate::client::Api, id: &str, needle: &[u8]) -> Result<bool> {
+    let options = LogsOptions {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        ..Default::default()
+    };
+    let mut stream = api.docker.logs(id, Some(options));
+    let mut search = Search::new(needle);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|err| api.error("read container logs", err))?;
+        if search.found_in(&chunk.into_bytes()) {
+            return Ok(true);
+        }
+    }
+    Ok(search.found_in(&[]))
+}
+
+/// A search for a byte string in a stream that comes in chunks: it keeps
+/// only what could start a match that the next chunk completes.
+struct Search {
+    finder: memchr::memmem::Finder<'static>,
+    window: Vec<u8>,
+}
+
+impl Search {
+    fn new(needle: &[u8]) -> Search {
+        Search {
+            finder: memchr::memmem::Finder::new(needle).into_owned(),
+            window: Vec::new(),
+        }
+    }
+
+    /// True when what came so far, `chunk` included, holds the needle.
+    fn found_in(&mut self, chunk: &[u8]) -> bool {
+        self.window.extend_from_slice(chunk);
+        if self.finder.find(&self.window).is_some() {
+            return true;
+        }
+        let kept = self.finder.needle().len().saturating_sub(1);
+        let spent = self.window.len().saturating_sub(kept);
+        self.window.drain(..spent);
+        false
+    }
+}
+
+/// The last `limit` bytes of what is pushed: the earlier ones are let go
+/// without moving the rest (a plain `Vec` would move the whole log for
+/// every chunk past the limit).
+struct Tail {
+    bytes: std::collections::VecDeque<u8>,
+    limit: usize,
+}
+
+impl Tail {
+    fn new(limit: usize) -> Tail {
+        Tail {
+            bytes: std::collections::VecDeque::new(),
+            limit,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        let chunk = &chunk[chunk.len().saturating_sub(self.limit)..];
+        let excess = (self.bytes.len() + chunk.len()).saturating_sub(self.limit);
+        self.bytes.drain(..excess);
+        self.bytes.extend(chunk);
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        self.bytes.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_finds_a_needle_split_across_chunks() {
+        let mut search = Search::new(b"ready");
+        assert!(!search.found_in(b"starting... rea"));
+        assert!(!search.found_in(b"d"));
+        assert!(search.found_in(b"y\n"));
+        let mut search = Search::new(b"ready");
+        for chunk in [&b"r"[..], b"e", b"x", b"ready"] {
+            if search.found_in(chunk) {
+                return;
+            }
+        }
+        panic!("not found");
+    }
+
+    #[test]
+    fn an_empty_needle_is_found_at_once() {
+        assert!(Search::new(b"").found_in(&[]));
+    }
+
+    #[test]
+    fn a_tail_lets_go_of_old_bytes_without_moving_the_rest() {
+        // A million chunks past the limit: moving the 16 MiB kept for each
+        // would move 16 TB.
+        let mut tail = Tail::new(LOGS_LIMIT);
+        let chunk = [7u8; 16];
+        let started = std::time::Instant::now();
+        for _ in 0..(LOGS_LIMIT / 16 + 1_000_000) {
+            tail.push(&chunk);
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(tail.bytes.len(), LOGS_LIMIT);
+        assert!(
+            tail.bytes.capacity() <= LOGS_LIMIT,
+            "{}",
+            tail.bytes.capacity()
+        );
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    }
+
+    #[test]
+    fn a_tail_keeps_the_last_bytes() {
+        let mut tail = Tail::new(5);
+        tail.push(b"abc");
+        tail.push(b"defg");
+        assert_eq!(tail.into_vec(), b"cdefg");
+        let mut tail = Tail::new(3);
+        tail.push(b"abcdefgh");
+        assert_eq!(tail.into_vec(), b"fgh");
+    }
+}
