@@ -258,6 +258,44 @@ async fn collect(
         if received > limit {
             return Err(Collect::TooLarge { stream, received });
         }
+        reserve_within(target, message.len(), limit);
         target.extend_from_slice(&message);
+    }
+}
+
+/// Makes room for `more` bytes in `buffer` as a `Vec` would (doubling its
+/// capacity, so that a long output is copied a few times only), but never
+/// past `limit`: doubling alone could reserve up to twice the limit.
+/// `buffer.len() + more` must not exceed `limit`.
+fn reserve_within(buffer: &mut Vec<u8>, more: usize, limit: u64) {
+    let needed = buffer.len() + more;
+    if needed <= buffer.capacity() {
+        return;
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(needed);
+    let capacity = buffer.capacity().saturating_mul(2).max(needed).min(limit);
+    buffer.reserve_exact(capacity - buffer.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserve_within;
+
+    #[test]
+    fn output_buffers_double_up_to_the_limit_and_no_further() {
+        let limit = 17 * 1024 * 1024;
+        let mut buffer = Vec::new();
+        let chunk = vec![0u8; 100_000];
+        let mut capacities = Vec::new();
+        while buffer.len() + chunk.len() <= limit {
+            reserve_within(&mut buffer, chunk.len(), limit as u64);
+            buffer.extend_from_slice(&chunk);
+            if capacities.last() != Some(&buffer.capacity()) {
+                capacities.push(buffer.capacity());
+            }
+        }
+        assert_eq!(buffer.capacity(), limit, "{capacities:?}");
+        // Grown by doubling: a few copies, not one per chunk.
+        assert!(capacities.len() < 12, "{capacities:?}");
     }
 }
