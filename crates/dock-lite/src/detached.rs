@@ -1,6 +1,6 @@
 //! Long-running containers: start detached, wait until ready, stop, remove.
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{InspectContainerOptions, LogsOptions, StopContainerOptions};
@@ -149,17 +149,52 @@ impl RunningContainer {
         }
     }
 
-    /// Waits until the container's TCP `port` accepts connections on the host.
+    /// Waits until the container's TCP `port` accepts connections at
+    /// [`host_address`](Self::host_address), or gives up with
+    /// [`Error::NotReady`] after `timeout` (give or take one attempt to
+    /// connect, 200 ms). The host's name is resolved within that time too: a
+    /// resolver that does not answer cannot hold the call.
     pub fn wait_for_port(&self, port: u16, timeout: Duration) -> Result<()> {
         let host_port = self.host_port(port)?;
-        let address = format!("{}:{host_port}", self.host_address());
-        self.wait_until(timeout, &format!("port {port} ({address})"), || {
+        let host = self.host_address();
+        let started = Instant::now();
+        let mut address = None;
+        loop {
+            if address.is_none() {
+                let left = timeout.saturating_sub(started.elapsed());
+                address = self.resolve(&host, host_port, left)?;
+            }
             let reachable = address
-                .to_socket_addrs()
-                .ok()
-                .and_then(|mut addresses| addresses.next())
                 .is_some_and(|socket| TcpStream::connect_timeout(&socket, POLL_INTERVAL).is_ok());
-            Ok(reachable)
+            if reachable {
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                return Err(Error::NotReady {
+                    container: self.id.clone(),
+                    waited_for: format!("port {port} ({host}:{host_port})"),
+                    timeout,
+                });
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// The first address of `host` (a name, or an address, `[::1]` style
+    /// for IPv6), resolved on the runtime, where the lookup can be given
+    /// up after `within`: `None` if it cannot be resolved by then.
+    fn resolve(&self, host: &str, port: u16, within: Duration) -> Result<Option<SocketAddr>> {
+        let name = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        self.docker.run_on_runtime(async move {
+            let lookup = tokio::net::lookup_host((name.as_str(), port));
+            let found = tokio::time::timeout(within, lookup).await;
+            Ok(found
+                .ok()
+                .and_then(Result::ok)
+                .and_then(|mut all| all.next()))
         })
     }
 
@@ -241,28 +276,6 @@ impl RunningContainer {
     pub fn keep(mut self) -> String {
         self.released = true;
         std::mem::take(&mut self.id)
-    }
-
-    fn wait_until(
-        &self,
-        timeout: Duration,
-        what: &str,
-        mut ready: impl FnMut() -> Result<bool>,
-    ) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            if ready()? {
-                return Ok(());
-            }
-            if started.elapsed() >= timeout {
-                return Err(Error::NotReady {
-                    container: self.id.clone(),
-                    waited_for: what.to_owned(),
-                    timeout,
-                });
-            }
-            std::thread::sleep(POLL_INTERVAL);
-        }
     }
 }
 

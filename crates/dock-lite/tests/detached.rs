@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::proxy::{engine_socket, Proxy};
 use common::{containers_labelled, docker, RemoveLabelledOnDrop, TEST_LABEL};
-use dock_lite::{Docker, Error, ListOptions, RunOptions};
+use dock_lite::{Docker, DockerHost, Error, ListOptions, RunOptions};
 
 #[test]
 fn a_detached_broker_is_listed_while_it_runs_answers_on_its_port_and_is_gone_once_removed() {
@@ -226,4 +226,104 @@ fn a_log_line_that_comes_in_pieces_is_found_and_a_stopped_container_is_not_ready
         "waited for a stopped container: {:?}",
         started.elapsed()
     );
+}
+
+/// Set, to the file mounted on `/etc/resolv.conf`, when this test binary
+/// re-runs itself in a mount namespace of its own.
+const RESOLV_CONF_VAR: &str = "DOCK_LITE_RESOLV_CONF";
+
+/// The name of the daemon's host, as the test's DNS server knows it.
+const DAEMON_NAME: &str = "docker-host.dock-lite.test";
+
+#[test]
+fn waiting_for_a_port_gives_up_on_time_when_the_daemons_name_no_longer_resolves() {
+    if let Some(resolv_conf) = std::env::var_os(RESOLV_CONF_VAR) {
+        return wait_for_a_port_while_the_resolver_is_silent(resolv_conf.as_ref());
+    }
+    testkit::require_docker();
+    // This process's resolver is left alone: the test runs again in a
+    // mount namespace where /etc/resolv.conf is a file of the test's.
+    let dir = tempfile::tempdir().unwrap();
+    let resolv_conf = dir.path().join("resolv.conf");
+    std::fs::write(&resolv_conf, "").unwrap();
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n";
+    let mut child = std::process::Command::new("unshare");
+    if !is_root {
+        child.arg("--map-root-user");
+    }
+    let output = child
+        .args(["--mount", "sh", "-c"])
+        .arg(r#"mount --bind "$1" /etc/resolv.conf && exec "$2" --exact "$3" --nocapture"#)
+        .arg("sh")
+        .arg(&resolv_conf)
+        .arg(std::env::current_exe().unwrap())
+        .arg("waiting_for_a_port_gives_up_on_time_when_the_daemons_name_no_longer_resolves")
+        .env(RESOLV_CONF_VAR, &resolv_conf)
+        .output()
+        .expect("unshare (util-linux) runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the test, run again in a mount namespace of its own (unshare(1): root, or \
+         unprivileged user namespaces), failed:\n{stdout}{stderr}"
+    );
+    for line in stderr
+        .lines()
+        .filter(|line| line.starts_with("wait_for_port"))
+    {
+        eprintln!("{line}");
+    }
+}
+
+/// In the namespace: the daemon is reached by name (through a TCP proxy),
+/// then the name stops resolving.
+fn wait_for_a_port_while_the_resolver_is_silent(resolv_conf: &std::path::Path) {
+    let dns = common::dns::Dns::start(DAEMON_NAME);
+    // The same file as /etc/resolv.conf here; read at the first lookup.
+    std::fs::write(
+        resolv_conf,
+        format!(
+            "nameserver {}\noptions timeout:30 attempts:1\n",
+            dns.address
+        ),
+    )
+    .unwrap();
+    let label = "silent-resolver";
+    let _cleanup = RemoveLabelledOnDrop(label);
+    let proxy = Proxy::start_tcp(&engine_socket());
+    let DockerHost::Tcp { port, .. } = proxy.host() else {
+        unreachable!()
+    };
+    let docker = Docker::connect_to(DockerHost::Tcp {
+        host: DAEMON_NAME.into(),
+        port,
+    })
+    .unwrap();
+    let container = docker
+        .start_detached(
+            &RunOptions::new(testkit::BASE.require())
+                .command(["sleep", "300"])
+                .publish_port(80)
+                .label(TEST_LABEL, label),
+        )
+        .expect("start, the name resolving");
+    assert_eq!(container.host_address(), DAEMON_NAME);
+    // From now on the name's lookups wait 30 s for an answer; the calls to
+    // the daemon go on over the connection already open.
+    dns.go_silent();
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let err = container.wait_for_port(80, timeout).unwrap_err();
+    let elapsed = started.elapsed();
+    eprintln!("wait_for_port: {err} after {elapsed:.2?}, the resolver silent for 30 s");
+    assert!(matches!(err, Error::NotReady { .. }), "{err:?}");
+    common::assert_on_time("wait_for_port", elapsed, timeout);
 }

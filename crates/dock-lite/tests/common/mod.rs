@@ -1,6 +1,7 @@
 //! Helpers shared by the engine tests.
 #![allow(dead_code)] // not every test file uses every helper
 
+pub mod dns;
 pub mod fake_daemon;
 pub mod proxy;
 pub mod registry;
