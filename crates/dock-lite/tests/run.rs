@@ -242,40 +242,64 @@ fn docker_cli_time(script: &str, stdin: &[u8]) -> Duration {
     started.elapsed()
 }
 
-#[test]
-fn fifty_megabytes_of_stdin_to_a_container_that_exits_at_once_take_no_longer_than_with_the_cli() {
+/// The time of the CLI's `script` and of dock-lite's `options`, both fed
+/// `stdin`: the shorter of two runs of each, taken in turns (a busy
+/// machine slows one run, seldom both). `check` looks at each output.
+fn against_the_cli(
+    script: &str,
+    options: &RunOptions,
+    stdin: &[u8],
+    check: impl Fn(&dock_lite::RunOutput),
+) -> (Duration, Duration) {
     let docker = docker();
-    let cli = docker_cli_time("true", &fifty_megabytes());
-    let started = Instant::now();
-    let output = docker
-        .run(&sh("true", "stdin-true").stdin(fifty_megabytes()))
-        .expect("run");
-    let ours = started.elapsed();
-    eprintln!("true with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?}");
-    assert!(output.success());
+    let options = options.clone().stdin(stdin.to_vec());
+    let (mut ours, mut cli) = (Duration::MAX, Duration::MAX);
+    for _ in 0..2 {
+        cli = cli.min(docker_cli_time(script, stdin));
+        let started = Instant::now();
+        let output = docker.run(&options).expect("run");
+        ours = ours.min(started.elapsed());
+        check(&output);
+    }
+    (ours, cli)
+}
+
+/// The promise: within a second of what the docker CLI takes.
+fn assert_within_a_second_of_the_cli(ours: Duration, cli: Duration) {
     assert!(
         ours <= cli + Duration::from_secs(1),
         "dock-lite {ours:?}, CLI {cli:?}"
     );
-    assert!(containers_labelled(&docker, "stdin-true").is_empty());
+}
+
+#[test]
+fn fifty_megabytes_of_stdin_to_a_container_that_exits_at_once_take_no_longer_than_with_the_cli() {
+    let (ours, cli) = against_the_cli(
+        "true",
+        &sh("true", "stdin-true"),
+        &fifty_megabytes(),
+        |output| assert!(output.success()),
+    );
+    eprintln!(
+        "true with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?} (the shorter of two runs each)"
+    );
+    assert_within_a_second_of_the_cli(ours, cli);
+    assert!(containers_labelled(&docker(), "stdin-true").is_empty());
 }
 
 #[test]
 fn fifty_megabytes_of_stdin_to_a_container_that_sleeps_end_with_its_exit_as_with_the_cli() {
-    let docker = docker();
-    let cli = docker_cli_time("sleep 5", &fifty_megabytes());
-    let started = Instant::now();
-    let output = docker
-        .run(&sh("sleep 5; echo done", "stdin-sleep").stdin(fifty_megabytes()))
-        .expect("run");
-    let ours = started.elapsed();
-    eprintln!("sleep 5 with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?}");
-    assert_eq!(output.stdout, b"done\n");
-    assert!(
-        ours <= cli + Duration::from_secs(1),
-        "dock-lite {ours:?}, CLI {cli:?}"
+    let (ours, cli) = against_the_cli(
+        "sleep 5",
+        &sh("sleep 5; echo done", "stdin-sleep"),
+        &fifty_megabytes(),
+        |output| assert_eq!(output.stdout, b"done\n"),
     );
-    assert!(containers_labelled(&docker, "stdin-sleep").is_empty());
+    eprintln!(
+        "sleep 5 with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?} (the shorter of two runs each)"
+    );
+    assert_within_a_second_of_the_cli(ours, cli);
+    assert!(containers_labelled(&docker(), "stdin-sleep").is_empty());
 }
 
 #[test]
@@ -294,8 +318,11 @@ fn fifty_megabytes_of_stdin_to_a_container_that_outlives_its_timeout_end_in_a_ru
     let ours = started.elapsed();
     eprintln!("sleep 3600 with 50 MB of stdin and a 2 s timeout: {err} after {ours:.2?}");
     assert!(matches!(err, Error::RunTimeout { .. }), "{err:?}");
+    // The run gives up at the timeout, then kills and removes the container
+    // (a forced removal: 0.1-0.5 s on an idle machine) before it returns;
+    // 3 s leaves room for a busy CI machine of two cores.
     assert!(
-        ours >= timeout && ours <= timeout + Duration::from_secs(1),
+        ours >= timeout && ours <= timeout + Duration::from_secs(3),
         "{ours:?}"
     );
     assert!(containers_labelled(&docker, "stdin-timeout").is_empty());
