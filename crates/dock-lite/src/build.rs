@@ -192,7 +192,7 @@ impl Docker {
 
         let mut output = OutputLines::default();
         let mut image_id = None;
-        while let Some(message) = received.blocking_recv() {
+        while let Some(message) = crate::runtime::wait_here(received.recv()) {
             if let Some(text) = &message.stream {
                 output.push(text, &mut on_line);
             }
@@ -356,7 +356,7 @@ impl ChunkWriter {
             &mut self.buffer,
             Vec::with_capacity(CHUNK_BYTES),
         ));
-        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
+        crate::runtime::wait_here(self.sender.send(Ok(chunk))).map_err(|_| {
             self.closed = true;
             io::Error::new(io::ErrorKind::BrokenPipe, "the build request has ended")
         })

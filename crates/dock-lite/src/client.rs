@@ -253,7 +253,7 @@ impl Docker {
     {
         let (sender, mut items) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         let (result, task) = self.inner.runtime.spawn(produce(self.api(), sender))?;
-        while let Some(item) = items.blocking_recv() {
+        while let Some(item) = crate::runtime::wait_here(items.recv()) {
             if let Err(err) = each(item) {
                 task.abort();
                 return Err(err);

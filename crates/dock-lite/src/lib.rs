@@ -45,8 +45,11 @@
 //! an async runtime: every call returns [`Error::InsideAsyncRuntime`] there,
 //! before anything is sent, instead of panicking as tokio would. Calls from
 //! a runtime's blocking pool (`tokio::task::spawn_blocking`) are fine, and so
-//! is dropping the last handle inside an async runtime. `Docker` is `Clone`,
-//! `Send` and `Sync`.
+//! is dropping the last handle inside an async runtime. One async context
+//! cannot be told from a blocking one: a future wrapped in
+//! `tokio::task::unconstrained`; a call there is not refused, and blocks
+//! that thread of the runtime until it returns, as any blocking function
+//! would (it does not panic). `Docker` is `Clone`, `Send` and `Sync`.
 //!
 //! # Bounded
 //!

@@ -141,3 +141,30 @@ fn dropping_the_last_handle_inside_an_async_runtime_does_not_panic() {
         .block_on(async move { tokio::spawn(async move { drop(docker) }).await })
         .expect("the task did not panic");
 }
+
+#[test]
+fn inside_an_unconstrained_future_calls_run_blocking_the_runtimes_thread_without_panicking() {
+    // `tokio::task::unconstrained` opts a future out of tokio's budget, by
+    // which dock-lite tells async threads from blocking ones: the calls are
+    // not refused there (see src/runtime.rs). They then run as any blocking
+    // function would, holding the runtime's thread until they return.
+    let docker = docker();
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nNOT-AN-INSTRUCTION x\n",
+    )
+    .unwrap();
+    let outcome = current_thread_runtime().block_on(tokio::task::unconstrained(async {
+        docker.ping().expect("ping");
+        // A streamed call: its items are received on this thread.
+        let pulled = docker.pull_image("127.0.0.1:1/dock-lite-test/none:never", |_| {});
+        // Its context is sent from this thread, its output received here.
+        let built = docker.build(&BuildOptions::new(context.path()), |_| {});
+        (pulled, built)
+    }));
+    match outcome {
+        (Err(Error::PullFailed { .. }), Err(Error::Daemon { .. } | Error::BuildFailed { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+}
