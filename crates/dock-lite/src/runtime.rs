@@ -130,9 +130,27 @@ pub(crate) fn refuse_inside_async_runtime() -> Result<()> {
 
 /// Waits on this thread for `future` (a channel's send or receive), as
 /// tokio's `blocking_send` and `blocking_recv` do, but without their check
-/// for an async context, which panics: see [`refuse_inside_async_runtime`].
+/// for an async context, which panics (see [`refuse_inside_async_runtime`]),
+/// and without the check of futures-executor's `block_on`, which panics
+/// inside another executor's `block_on`: the thread sleeps until the
+/// future's waker wakes it.
 pub(crate) fn wait_here<F: Future>(future: F) -> F::Output {
-    futures_executor::block_on(future)
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        // A wake before this park makes it return at once.
+        std::thread::park();
+    }
 }
 
 /// Both kinds of thread carry the runtime's context (`Handle::try_current`

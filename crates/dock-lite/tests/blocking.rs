@@ -168,3 +168,17 @@ fn inside_an_unconstrained_future_calls_run_blocking_the_runtimes_thread_without
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn streamed_calls_inside_another_executors_block_on_do_not_panic() {
+    // No tokio runtime here: nothing to refuse, and dock-lite's own waits
+    // must not trip the executor's check against nested `block_on`s.
+    let docker = docker();
+    let pulled = futures_executor::block_on(async {
+        docker.pull_image("127.0.0.1:1/dock-lite-test/none:never", |_| {})
+    });
+    assert!(
+        matches!(pulled, Err(Error::PullFailed { .. })),
+        "{pulled:?}"
+    );
+}
