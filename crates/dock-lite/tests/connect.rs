@@ -88,13 +88,7 @@ fn a_socket_this_user_may_not_open_is_permission_denied_within_two_seconds() {
     let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     // Root may open any socket: run the probe as user `nobody` then.
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .unwrap()
-        .stdout
-        == b"0\n";
-    let mut probe = if is_root {
+    let mut probe = if common::is_root() {
         let mut command = std::process::Command::new("setpriv");
         command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
         command.arg(std::env::current_exe().unwrap());

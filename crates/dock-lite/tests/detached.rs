@@ -246,14 +246,8 @@ fn waiting_for_a_port_gives_up_on_time_when_the_daemons_name_no_longer_resolves(
     let dir = tempfile::tempdir().unwrap();
     let resolv_conf = dir.path().join("resolv.conf");
     std::fs::write(&resolv_conf, "").unwrap();
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .unwrap()
-        .stdout
-        == b"0\n";
     let mut child = std::process::Command::new("unshare");
-    if !is_root {
+    if !common::is_root() {
         child.arg("--map-root-user");
     }
     let output = child

@@ -242,64 +242,51 @@ fn docker_cli_time(script: &str, stdin: &[u8]) -> Duration {
     started.elapsed()
 }
 
-/// The time of the CLI's `script` and of dock-lite's `options`, both fed
-/// `stdin`: the shorter of two runs of each, taken in turns (a busy
-/// machine slows one run, seldom both). `check` looks at each output.
-fn against_the_cli(
+/// Runs the CLI's `script` and dock-lite's `ours` labelled `test`, both
+/// fed 50 MB they never read, and asserts the promise: dock-lite within a
+/// second of what the docker CLI takes. Each time is the shorter of two
+/// runs, taken in turns (a busy machine slows one run, seldom both);
+/// `check` looks at each of dock-lite's outputs.
+fn within_a_second_of_the_cli(
     script: &str,
-    options: &RunOptions,
-    stdin: &[u8],
+    ours: &str,
+    test: &str,
     check: impl Fn(&dock_lite::RunOutput),
-) -> (Duration, Duration) {
+) {
     let docker = docker();
-    let options = options.clone().stdin(stdin.to_vec());
+    let stdin = fifty_megabytes();
+    let options = sh(ours, test).stdin(stdin.clone());
     let (mut ours, mut cli) = (Duration::MAX, Duration::MAX);
     for _ in 0..2 {
-        cli = cli.min(docker_cli_time(script, stdin));
+        cli = cli.min(docker_cli_time(script, &stdin));
         let started = Instant::now();
         let output = docker.run(&options).expect("run");
         ours = ours.min(started.elapsed());
         check(&output);
     }
-    (ours, cli)
-}
-
-/// The promise: within a second of what the docker CLI takes.
-fn assert_within_a_second_of_the_cli(ours: Duration, cli: Duration) {
+    eprintln!(
+        "{script} with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?} \
+         (the shorter of two runs each)"
+    );
     assert!(
         ours <= cli + Duration::from_secs(1),
         "dock-lite {ours:?}, CLI {cli:?}"
     );
+    assert!(containers_labelled(&docker, test).is_empty());
 }
 
 #[test]
 fn fifty_megabytes_of_stdin_to_a_container_that_exits_at_once_take_no_longer_than_with_the_cli() {
-    let (ours, cli) = against_the_cli(
-        "true",
-        &sh("true", "stdin-true"),
-        &fifty_megabytes(),
-        |output| assert!(output.success()),
-    );
-    eprintln!(
-        "true with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?} (the shorter of two runs each)"
-    );
-    assert_within_a_second_of_the_cli(ours, cli);
-    assert!(containers_labelled(&docker(), "stdin-true").is_empty());
+    within_a_second_of_the_cli("true", "true", "stdin-true", |output| {
+        assert!(output.success())
+    });
 }
 
 #[test]
 fn fifty_megabytes_of_stdin_to_a_container_that_sleeps_end_with_its_exit_as_with_the_cli() {
-    let (ours, cli) = against_the_cli(
-        "sleep 5",
-        &sh("sleep 5; echo done", "stdin-sleep"),
-        &fifty_megabytes(),
-        |output| assert_eq!(output.stdout, b"done\n"),
-    );
-    eprintln!(
-        "sleep 5 with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?} (the shorter of two runs each)"
-    );
-    assert_within_a_second_of_the_cli(ours, cli);
-    assert!(containers_labelled(&docker(), "stdin-sleep").is_empty());
+    within_a_second_of_the_cli("sleep 5", "sleep 5; echo done", "stdin-sleep", |output| {
+        assert_eq!(output.stdout, b"done\n")
+    });
 }
 
 #[test]

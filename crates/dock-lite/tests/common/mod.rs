@@ -95,6 +95,16 @@ impl Drop for RemoveLabelledOnDrop {
     }
 }
 
+/// True when this process runs as root.
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id(1) runs")
+        .stdout
+        == b"0\n"
+}
+
 /// Asserts that `elapsed` is no less than `bound` and at most two seconds
 /// more: calls are checked ten at a time, on a CI machine of two cores that
 /// may be busy.

@@ -47,35 +47,37 @@ impl Proxy {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("proxy.sock");
         let listener = UnixListener::bind(&path).unwrap();
-        let state = Arc::new(State::default());
-        accept(
-            move || listener.accept().map(|(stream, _)| stream),
-            upstream,
-            &state,
-        );
-        Proxy {
-            host: DockerHost::Unix(path.to_string_lossy().into_owned()),
-            state,
-            _dir: Some(dir),
-        }
+        let host = DockerHost::Unix(path.to_string_lossy().into_owned());
+        let mut proxy = Proxy::serving(host, upstream, move || {
+            listener.accept().map(|(stream, _)| stream)
+        });
+        proxy._dir = Some(dir);
+        proxy
     }
 
     /// Listens on a free TCP port of the loopback interface, forwarding to
     /// the socket `upstream`; [`host`](Self::host) names it `127.0.0.1`.
     pub fn start_tcp(upstream: &str) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let host = DockerHost::Tcp {
+            host: "127.0.0.1".into(),
+            port: listener.local_addr().unwrap().port(),
+        };
+        Proxy::serving(host, upstream, move || {
+            listener.accept().map(|(stream, _)| stream)
+        })
+    }
+
+    /// Serves each connection that `next` accepts on threads of its own.
+    fn serving<C: Connection>(
+        host: DockerHost,
+        upstream: &str,
+        next: impl FnMut() -> std::io::Result<C> + Send + 'static,
+    ) -> Proxy {
         let state = Arc::new(State::default());
-        accept(
-            move || listener.accept().map(|(stream, _)| stream),
-            upstream,
-            &state,
-        );
+        accept(next, upstream, &state);
         Proxy {
-            host: DockerHost::Tcp {
-                host: "127.0.0.1".into(),
-                port,
-            },
+            host,
             state,
             _dir: None,
         }
@@ -126,7 +128,7 @@ impl Connection for TcpStream {
     }
 }
 
-/// Serves each connection that `next` accepts on threads of its own.
+/// Forwards each connection that `next` accepts to `upstream`.
 fn accept<C: Connection>(
     mut next: impl FnMut() -> std::io::Result<C> + Send + 'static,
     upstream: &str,
