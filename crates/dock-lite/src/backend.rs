@@ -19,6 +19,8 @@ pub(crate) fn convert(
             message,
         } => Error::Daemon {
             operation,
+            host: host.to_string(),
+            resource: None,
             status: status_code,
             message,
         },
@@ -74,6 +76,8 @@ pub(crate) fn classify(host: &DockerHost, operation: &'static str, err: BoxError
         },
         _ => Error::Transport {
             operation,
+            host: host.to_string(),
+            resource: None,
             source: err,
         },
     }

@@ -13,7 +13,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::client::{Api, Docker};
-use crate::container::within;
 use crate::context::write_context;
 use crate::error::{Error, Result};
 use crate::images::split_reference;
@@ -161,6 +160,8 @@ impl Docker {
         let (chunks, body) = mpsc::channel::<io::Result<Bytes>>(4);
         let (events, mut received) = mpsc::channel::<BuildInfo>(64);
         let (query, timeouts, api) = (options.query(), self.timeouts(), self.api());
+        // What the daemon's errors concern.
+        let context = options.context.display().to_string();
         let (result, task) =
             self.spawn(async move { api.build(query, body, events, timeouts).await })?;
 
@@ -177,7 +178,7 @@ impl Docker {
             // The request ended first: its error tells why.
             Err(_) if writer.closed => {
                 drop(writer);
-                Runtime::wait(&result)??;
+                Runtime::wait(&result)?.map_err(|err| err.concerning(&context))?;
                 return Err(context_error(io::Error::other(
                     "the daemon stopped reading the build context",
                 )));
@@ -191,7 +192,7 @@ impl Docker {
 
         let mut output = OutputLines::default();
         let mut image_id = None;
-        while let Some(message) = received.blocking_recv() {
+        while let Some(message) = crate::runtime::wait_here(received.recv()) {
             if let Some(text) = &message.stream {
                 output.push(text, &mut on_line);
             }
@@ -210,7 +211,7 @@ impl Docker {
                 });
             }
         }
-        Runtime::wait(&result)??;
+        Runtime::wait(&result)?.map_err(|err| err.concerning(&context))?;
         output.flush(&mut on_line);
         let image_id = image_id.or(output.built_id);
         if let Some(id) = &image_id {
@@ -230,13 +231,14 @@ impl Docker {
                 repo: Some(repo.to_owned()),
                 tag: Some(tag.to_owned()),
             };
-            let id = id.to_owned();
+            let image = id.to_owned();
             self.call(
                 "tag image",
+                Some(id),
                 self.timeouts().request,
                 move |api| async move {
                     api.docker
-                        .tag_image(&id, Some(options))
+                        .tag_image(&image, Some(options))
                         .await
                         .map_err(|err| api.error("tag image", err))
                 },
@@ -257,7 +259,7 @@ impl Api {
         timeouts: Timeouts,
     ) -> Result<()> {
         let operation = "build image";
-        within(operation, timeouts.request, self.agreed_version()).await?;
+        self.agree_within(operation, timeouts.request).await?;
         // When the daemon last took a chunk of the context: it must answer
         // within `request` of that.
         let progress = Arc::new(Mutex::new(Instant::now()));
@@ -294,10 +296,7 @@ impl Api {
             match tokio::time::timeout_at(deadline, stream.next()).await {
                 Ok(next) => break next,
                 Err(_) if last_progress() + timeouts.request <= Instant::now() => {
-                    return Err(Error::DaemonTimeout {
-                        operation,
-                        timeout: timeouts.request,
-                    })
+                    return Err(self.timed_out(operation, timeouts.request))
                 }
                 Err(_) => {}
             }
@@ -324,10 +323,7 @@ impl Api {
             }
             next = tokio::time::timeout_at(deadline, stream.next())
                 .await
-                .map_err(|_| Error::DaemonTimeout {
-                    operation,
-                    timeout: timeouts.build,
-                })?;
+                .map_err(|_| self.timed_out(operation, timeouts.build))?;
         }
     }
 }
@@ -360,7 +356,7 @@ impl ChunkWriter {
             &mut self.buffer,
             Vec::with_capacity(CHUNK_BYTES),
         ));
-        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
+        crate::runtime::wait_here(self.sender.send(Ok(chunk))).map_err(|_| {
             self.closed = true;
             io::Error::new(io::ErrorKind::BrokenPipe, "the build request has ended")
         })

@@ -5,7 +5,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use hyper::body::Incoming;
+use hyper::Response;
+
+use crate::error::{BoxError, Error, Result};
 use crate::host::DockerHost;
 use crate::runtime::Runtime;
 use crate::timeouts::Timeouts;
@@ -118,6 +121,8 @@ impl Docker {
         let transport = Transport::new(target);
         let docker = transport.bollard().map_err(|err| Error::Transport {
             operation: "connect",
+            host: host.to_string(),
+            resource: None,
             source: Box::new(err),
         })?;
         let runtime = Runtime::start()?;
@@ -152,7 +157,7 @@ impl Docker {
 
     /// Checks that the daemon answers, within [`Timeouts::ping`].
     pub fn ping(&self) -> Result<()> {
-        self.call("ping", self.timeouts.ping, |api| async move {
+        self.call("ping", None, self.timeouts.ping, |api| async move {
             api.docker
                 .ping()
                 .await
@@ -163,7 +168,7 @@ impl Docker {
 
     /// The daemon's version, within [`Timeouts::ping`].
     pub fn version(&self) -> Result<VersionInfo> {
-        self.call("version", self.timeouts.ping, |api| async move {
+        self.call("version", None, self.timeouts.ping, |api| async move {
             let version = api
                 .docker
                 .version()
@@ -184,17 +189,20 @@ impl Docker {
     pub fn api_version(&self) -> Result<String> {
         self.call(
             "agree on the API version",
+            None,
             self.timeouts.ping,
             |api| async move { Ok(api.agreed_version().await?.to_string()) },
         )
     }
 
     /// Runs `call` on the runtime, after the API version is agreed, giving
-    /// up after `timeout` with [`Error::DaemonTimeout`]. Refused inside an
-    /// async runtime, before anything is sent.
+    /// up after `timeout` with [`Error::DaemonTimeout`]; its errors name
+    /// `resource` (a container id, an image) when they name none. Refused
+    /// inside an async runtime, before anything is sent.
     pub(crate) fn call<T, F, Fut>(
         &self,
         operation: &'static str,
+        resource: Option<&str>,
         timeout: Duration,
         call: F,
     ) -> Result<T>
@@ -204,16 +212,18 @@ impl Docker {
         T: Send + 'static,
     {
         let api = self.api();
-        self.inner.runtime.run(async move {
+        let result = self.inner.runtime.run(async move {
+            let bounded = api.clone();
             let work = async move {
                 api.agreed_version().await?;
                 call(api).await
             };
-            match tokio::time::timeout(timeout, work).await {
-                Ok(result) => result,
-                Err(_) => Err(Error::DaemonTimeout { operation, timeout }),
-            }
-        })?
+            bounded.within(operation, timeout, work).await
+        })?;
+        result.map_err(|err| match resource {
+            Some(resource) => err.concerning(resource),
+            None => err,
+        })
     }
 
     /// Runs `future` on the runtime with no deadline of its own (the
@@ -228,8 +238,10 @@ impl Docker {
 
     /// Runs `produce` on the runtime, handing each item it sends to `each`
     /// on this thread, in order. An error from `each` stops the producer.
+    /// The producer's errors name `resource` when they name none.
     pub(crate) fn call_streaming<T, I, F, Fut>(
         &self,
+        resource: Option<&str>,
         produce: F,
         mut each: impl FnMut(I) -> Result<()>,
     ) -> Result<T>
@@ -241,13 +253,16 @@ impl Docker {
     {
         let (sender, mut items) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         let (result, task) = self.inner.runtime.spawn(produce(self.api(), sender))?;
-        while let Some(item) = items.blocking_recv() {
+        while let Some(item) = crate::runtime::wait_here(items.recv()) {
             if let Err(err) = each(item) {
                 task.abort();
                 return Err(err);
             }
         }
-        Runtime::wait(&result)?
+        Runtime::wait(&result)?.map_err(|err| match resource {
+            Some(resource) => err.concerning(resource),
+            None => err,
+        })
     }
 
     /// Starts `future` on the runtime; its output arrives on the receiver.
@@ -283,6 +298,94 @@ impl Api {
     /// Sorts an error of bollard into ours.
     pub fn error(&self, operation: &'static str, err: bollard::errors::Error) -> Error {
         crate::backend::convert(&self.host, operation, err)
+    }
+
+    /// [`Error::Transport`]: `operation` failed below the HTTP layer, or
+    /// its answer could not be read.
+    pub fn broken(&self, operation: &'static str, source: impl Into<BoxError>) -> Error {
+        Error::Transport {
+            operation,
+            host: self.host.to_string(),
+            resource: None,
+            source: source.into(),
+        }
+    }
+
+    /// [`Error::DaemonTimeout`]: no answer to `operation` within `timeout`.
+    pub fn timed_out(&self, operation: &'static str, timeout: Duration) -> Error {
+        Error::DaemonTimeout {
+            operation,
+            host: self.host.to_string(),
+            resource: None,
+            timeout,
+        }
+    }
+
+    /// `future`, or [`Error::DaemonTimeout`] for `operation` after `timeout`.
+    pub async fn within<T>(
+        &self,
+        operation: &'static str,
+        timeout: Duration,
+        future: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        tokio::time::timeout(timeout, future)
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out(operation, timeout)))
+    }
+
+    /// The agreed API version (see [`agreed_version`](Self::agreed_version)),
+    /// agreed within `timeout` if need be, as the first step of `operation`.
+    pub async fn agree_within(
+        &self,
+        operation: &'static str,
+        timeout: Duration,
+    ) -> Result<crate::version::ApiVersion> {
+        self.within(operation, timeout, self.agreed_version()).await
+    }
+
+    /// Sends a request without a body to the daemon on the same client as
+    /// bollard's, for what bollard cannot do as needed: the answer when the
+    /// daemon accepts the request, [`Error::Daemon`] with its message when
+    /// it refuses it.
+    pub async fn send_direct(
+        &self,
+        operation: &'static str,
+        method: hyper::Method,
+        path: &str,
+    ) -> Result<Response<Incoming>> {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://docker{path}"))
+            .body(bollard::body_full(bytes::Bytes::new()))
+            .map_err(|err| self.broken(operation, err))?;
+        let response = self
+            .transport
+            .send(request)
+            .await
+            .map_err(|err| crate::backend::classify(&self.host, operation, Box::new(err)))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let body = self.read_small(operation, response).await?;
+        Err(Error::Daemon {
+            operation,
+            host: self.host.to_string(),
+            resource: None,
+            status,
+            message: crate::transport::daemon_message(&body),
+        })
+    }
+
+    /// The body of a small answer of [`send_direct`](Self::send_direct).
+    pub async fn read_small(
+        &self,
+        operation: &'static str,
+        response: Response<Incoming>,
+    ) -> Result<bytes::Bytes> {
+        crate::transport::read_small(response)
+            .await
+            .map_err(|source| self.broken(operation, source))
     }
 
     /// The agreed API version, asking the daemon on first use (once for
@@ -323,31 +426,16 @@ impl Api {
     /// first call of every process.
     async fn ping_api_version(&self) -> Result<Option<String>> {
         let operation = "agree on the API version";
-        let request = hyper::Request::get("http://docker/_ping")
-            .body(bollard::body_full(bytes::Bytes::new()))
-            .map_err(|err| Error::Transport {
-                operation,
-                source: Box::new(err),
-            })?;
         let response = self
-            .transport
-            .send(request)
-            .await
-            .map_err(|err| crate::backend::classify(&self.host, operation, Box::new(err)))?;
-        let status = response.status();
+            .send_direct(operation, hyper::Method::GET, "/_ping")
+            .await?;
         let newest = response
             .headers()
             .get("api-version")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let body = crate::container::read_small(operation, response).await?;
-        if !status.is_success() {
-            return Err(Error::Daemon {
-                operation,
-                status: status.as_u16(),
-                message: crate::container::daemon_message(&body),
-            });
-        }
+        // Read to its end, so that the connection goes back to the pool.
+        self.read_small(operation, response).await?;
         Ok(newest)
     }
 }

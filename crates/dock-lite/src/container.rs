@@ -1,37 +1,18 @@
 //! The lifecycle steps shared by runs and detached containers: create (with
 //! the pull policy), start, wait, remove. Each is an async step on the
-//! runtime; the blocking calls bound them (see [`within`]).
-
-use std::future::Future;
-use std::time::Duration;
+//! runtime; the blocking calls bound them (see [`Api::within`]).
 
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StartContainerOptions,
 };
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::{Request, Response};
+use hyper::{Method, Response};
 
 use crate::client::Api;
 use crate::error::{Error, Result};
 use crate::options::PullPolicy;
 use crate::timeouts::Timeouts;
-
-/// How much of a small answer read directly (the wait's) is kept.
-const SMALL_ANSWER_LIMIT: usize = 64 * 1024;
-
-/// `future`, or [`Error::DaemonTimeout`] for `operation` after `timeout`.
-pub(crate) async fn within<T>(
-    operation: &'static str,
-    timeout: Duration,
-    future: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    tokio::time::timeout(timeout, future)
-        .await
-        .unwrap_or(Err(Error::DaemonTimeout { operation, timeout }))
-}
 
 impl Api {
     /// Creates a container. A 404 is told apart: a missing image is pulled
@@ -46,7 +27,7 @@ impl Api {
     ) -> Result<String> {
         let operation = "create container";
         let create = || {
-            within(operation, timeouts.request, async {
+            self.within(operation, timeouts.request, async {
                 self.docker
                     .create_container(None::<CreateContainerOptions>, body.clone())
                     .await
@@ -55,19 +36,12 @@ impl Api {
             })
         };
         match create().await {
-            Err(Error::Daemon {
-                status: 404,
-                message,
-                ..
-            }) => {
-                let present =
-                    within("inspect image", timeouts.request, self.image_exists(image)).await?;
+            Err(err @ Error::Daemon { status: 404, .. }) => {
+                let present = self
+                    .within("inspect image", timeouts.request, self.image_exists(image))
+                    .await?;
                 if present {
-                    return Err(Error::Daemon {
-                        operation,
-                        status: 404,
-                        message,
-                    });
+                    return Err(err);
                 }
                 match pull {
                     PullPolicy::IfMissing => {
@@ -118,85 +92,26 @@ impl Api {
     /// container that exits fast could be gone before a late wait arrives
     /// (a 404, and the exit code lost).
     pub async fn register_wait(&self, id: &str) -> Result<Response<Incoming>> {
-        let operation = "wait for container";
-        let request = Request::post(format!(
-            "http://docker/containers/{id}/wait?condition=removed"
-        ))
-        .body(bollard::body_full(Bytes::new()))
-        .map_err(|err| Error::Transport {
-            operation,
-            source: Box::new(err),
-        })?;
-        let response = self
-            .transport
-            .send(request)
+        let path = format!("/containers/{id}/wait?condition=removed");
+        self.send_direct("wait for container", Method::POST, &path)
             .await
-            .map_err(|err| crate::backend::classify(&self.host, operation, Box::new(err)))?;
-        if response.status().is_success() {
-            return Ok(response);
+    }
+
+    /// Reads the exit code from the answer of [`register_wait`](Self::register_wait).
+    pub async fn read_exit_code(&self, response: Response<Incoming>) -> Result<i64> {
+        let operation = "wait for container";
+        let body = self.read_small(operation, response).await?;
+        let exit: bollard::models::ContainerWaitResponse =
+            serde_json::from_slice(&body).map_err(|err| self.broken(operation, err))?;
+        match exit.error.and_then(|error| error.message) {
+            Some(message) if !message.is_empty() => Err(Error::Daemon {
+                operation,
+                host: self.host.to_string(),
+                resource: None,
+                status: 200,
+                message,
+            }),
+            _ => Ok(exit.status_code),
         }
-        let status = response.status().as_u16();
-        let body = read_small(operation, response).await?;
-        Err(Error::Daemon {
-            operation,
-            status,
-            message: daemon_message(&body),
-        })
-    }
-}
-
-/// Reads the exit code from the answer of [`Api::register_wait`].
-pub(crate) async fn read_exit_code(response: Response<Incoming>) -> Result<i64> {
-    let operation = "wait for container";
-    let body = read_small(operation, response).await?;
-    let exit: bollard::models::ContainerWaitResponse =
-        serde_json::from_slice(&body).map_err(|err| Error::Transport {
-            operation,
-            source: Box::new(err),
-        })?;
-    match exit.error.and_then(|error| error.message) {
-        Some(message) if !message.is_empty() => Err(Error::Daemon {
-            operation,
-            status: 200,
-            message,
-        }),
-        _ => Ok(exit.status_code),
-    }
-}
-
-pub(crate) async fn read_small(
-    operation: &'static str,
-    response: Response<Incoming>,
-) -> Result<Bytes> {
-    http_body_util::Limited::new(response.into_body(), SMALL_ANSWER_LIMIT)
-        .collect()
-        .await
-        .map(|collected| collected.to_bytes())
-        .map_err(|source| Error::Transport { operation, source })
-}
-
-/// The daemon answers errors as `{"message": "..."}`; keep just the text.
-pub(crate) fn daemon_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct DaemonError {
-        message: String,
-    }
-    match serde_json::from_slice::<DaemonError>(body) {
-        Ok(parsed) => parsed.message,
-        Err(_) => String::from_utf8_lossy(body).trim().to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::daemon_message;
-
-    #[test]
-    fn keeps_the_daemons_message_text() {
-        assert_eq!(
-            daemon_message(br#"{"message":"No such image: nope:latest"}"#),
-            "No such image: nope:latest"
-        );
-        assert_eq!(daemon_message(b"plain text\n"), "plain text");
     }
 }

@@ -9,14 +9,17 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Everything that can go wrong in dock-lite.
 ///
 /// Each variant names what failed and carries the input that caused it; the
-/// daemon's own message is kept whenever the daemon sent one.
+/// daemon's own message is kept whenever the daemon sent one. A host is
+/// shown with any credentials masked (`tcp://***@host:2376`), in `Display`
+/// and `Debug` alike.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// `DOCKER_HOST` (or the host given) is not a URL dock-lite can use.
     #[error("malformed Docker host {host:?}: {reason}")]
     MalformedHost {
-        /// The host as given.
+        /// The host as given, with any credentials (`user:password@`, a
+        /// query) masked.
         host: String,
         /// What is wrong with it.
         reason: &'static str,
@@ -43,10 +46,15 @@ pub enum Error {
     },
 
     /// The daemon did not answer within the time allowed.
-    #[error("{operation} got no answer from the Docker daemon within {timeout:?}")]
+    #[error("{operation}{} got no answer from the Docker daemon at {host} within {timeout:?}", concerning(.resource))]
     DaemonTimeout {
         /// What was being done.
         operation: &'static str,
+        /// The daemon's address.
+        host: String,
+        /// The container (its id), image or build context concerned, when
+        /// there is one.
+        resource: Option<String>,
         /// The time allowed.
         timeout: Duration,
     },
@@ -120,10 +128,15 @@ pub enum Error {
     },
 
     /// The daemon refused a request; `message` is what it said.
-    #[error("{operation} failed: the Docker daemon answered {status}: {message}")]
+    #[error("{operation}{} failed: the Docker daemon at {host} answered {status}: {message}", concerning(.resource))]
     Daemon {
         /// What was being done.
         operation: &'static str,
+        /// The daemon's address.
+        host: String,
+        /// The container (its id), image or build context concerned, when
+        /// there is one.
+        resource: Option<String>,
         /// The HTTP status code.
         status: u16,
         /// The daemon's message.
@@ -131,10 +144,15 @@ pub enum Error {
     },
 
     /// A request failed below the HTTP layer, or its answer could not be read.
-    #[error("{operation} failed")]
+    #[error("{operation}{} failed on the connection to the Docker daemon at {host}", concerning(.resource))]
     Transport {
         /// What was being done.
         operation: &'static str,
+        /// The daemon's address.
+        host: String,
+        /// The container (its id), image or build context concerned, when
+        /// there is one.
+        resource: Option<String>,
         /// The underlying error.
         #[source]
         source: BoxError,
@@ -219,3 +237,58 @@ pub enum Error {
 
 /// The result type of dock-lite.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// ` (resource)` after an operation's name, when there is one.
+fn concerning(resource: &Option<String>) -> String {
+    resource
+        .as_ref()
+        .map(|resource| format!(" ({resource})"))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// The same error, naming `resource` (a container id, an image, a build
+    /// context) if it concerns a request to the daemon and names none yet:
+    /// the innermost call, which knows best, names it first.
+    pub(crate) fn concerning(mut self, resource: &str) -> Error {
+        if let Error::DaemonTimeout { resource: slot, .. }
+        | Error::Daemon { resource: slot, .. }
+        | Error::Transport { resource: slot, .. } = &mut self
+        {
+            slot.get_or_insert_with(|| resource.to_owned());
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_errors_name_the_host_and_the_innermost_resource() {
+        let err = Error::DaemonTimeout {
+            operation: "stop container",
+            host: "unix:///var/run/docker.sock".into(),
+            resource: None,
+            timeout: Duration::from_secs(11),
+        }
+        .concerning("0123abcd")
+        .concerning("alpine:3.20");
+        assert_eq!(
+            err.to_string(),
+            "stop container (0123abcd) got no answer from the Docker daemon at unix:///var/run/docker.sock within 11s"
+        );
+        let err = Error::Daemon {
+            operation: "list containers",
+            host: "tcp://***@host:2376".into(),
+            resource: None,
+            status: 500,
+            message: "boom".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "list containers failed: the Docker daemon at tcp://***@host:2376 answered 500: boom"
+        );
+    }
+}

@@ -9,12 +9,21 @@ pub const HOST_ENV_VAR: &str = "DOCKER_HOST";
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 
 /// A validated Docker daemon address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Display` and `Debug` mask any credentials that a host built by
+/// hand may hold (`tcp://***@host:2376`); [`parse`](Self::parse) accepts
+/// none.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DockerHost {
     /// A unix socket, from `unix:///path`.
     Unix(String),
-    /// Plain HTTP over TCP, from `tcp://host:port` or `http://host:port`.
+    /// A daemon reached over TCP, from `tcp://host:port` or
+    /// `http://host:port`: plain HTTP with
+    /// [`Docker::connect_to`](crate::Docker::connect_to), HTTPS with client
+    /// certificates with [`Docker::connect_with_tls`](crate::Docker::connect_with_tls)
+    /// (which [`Docker::connect`](crate::Docker::connect) picks when
+    /// `DOCKER_TLS_VERIFY` is set).
     Tcp {
         /// Host name or address.
         host: String,
@@ -27,8 +36,46 @@ impl std::fmt::Display for DockerHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DockerHost::Unix(path) => write!(f, "unix://{path}"),
-            DockerHost::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
+            DockerHost::Tcp { host, port } => {
+                write!(f, "{}", mask_credentials(&format!("tcp://{host}:{port}")))
+            }
         }
+    }
+}
+
+impl std::fmt::Debug for DockerHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DockerHost::Unix(path) => f.debug_tuple("Unix").field(path).finish(),
+            DockerHost::Tcp { host, port } => f
+                .debug_struct("Tcp")
+                .field("host", &mask_credentials(host))
+                .field("port", port)
+                .finish(),
+        }
+    }
+}
+
+/// `raw` with its credentials masked, for messages: whatever stands before
+/// the last `@` of a URL's authority (`tcp://user:secret@host` gives
+/// `tcp://***@host`; a password holding `/` or `@` is masked whole) and a
+/// query (`?***`). A unix socket's path is kept whole: an `@` there is part
+/// of a file name.
+pub(crate) fn mask_credentials(raw: &str) -> String {
+    if raw.starts_with("unix://") {
+        return raw.to_owned();
+    }
+    let (scheme, rest) = match raw.find("://") {
+        Some(at) => raw.split_at(at + 3),
+        None => ("", raw),
+    };
+    let (user, rest) = match rest.rfind('@') {
+        Some(at) => ("***@", &rest[at + 1..]),
+        None => ("", rest),
+    };
+    match rest.split_once('?') {
+        Some((before, _)) => format!("{scheme}{user}{before}?***"),
+        None => format!("{scheme}{user}{rest}"),
     }
 }
 
@@ -63,7 +110,7 @@ impl DockerHost {
     /// `tcp://` without a port means 2375, Docker's plain-TCP port.
     pub fn parse(raw: &str) -> Result<DockerHost> {
         let malformed = |reason| Error::MalformedHost {
-            host: raw.to_owned(),
+            host: mask_credentials(raw),
             reason,
         };
         if let Some(path) = raw.strip_prefix("unix://") {
@@ -167,6 +214,31 @@ mod tests {
         ] {
             assert!(!DockerHost::parse(remote).unwrap().is_local(), "{remote}");
         }
+    }
+
+    #[test]
+    fn credentials_are_masked() {
+        for (raw, shown) in [
+            ("tcp://user:secret@host:2375", "tcp://***@host:2375"),
+            ("tcp://user:se/cr@et@host:2375", "tcp://***@host:2375"),
+            ("ssh://me@host", "ssh://***@host"),
+            ("user:secret@host:2375", "***@host:2375"),
+            ("tcp://host:2375?token=secret", "tcp://host:2375?***"),
+            ("tcp://host:2375/", "tcp://host:2375/"),
+            ("unix:///run/a@b.sock", "unix:///run/a@b.sock"),
+        ] {
+            assert_eq!(mask_credentials(raw), shown, "{raw}");
+        }
+        let err = DockerHost::parse("tcp://user:secret@host:2375").unwrap_err();
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains("secret") && !text.contains("user"), "{text}");
+        }
+        let by_hand = DockerHost::Tcp {
+            host: "user:secret@host".into(),
+            port: 2375,
+        };
+        assert_eq!(by_hand.to_string(), "tcp://***@host:2375");
+        assert!(!format!("{by_hand:?}").contains("secret"));
     }
 
     #[test]

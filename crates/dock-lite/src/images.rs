@@ -53,8 +53,9 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-impl From<bollard::models::ImageSummary> for ImageSummary {
-    fn from(image: bollard::models::ImageSummary) -> Self {
+impl ImageSummary {
+    /// Ours from bollard's (a private conversion: no bollard type in the API).
+    pub(crate) fn from_bollard(image: bollard::models::ImageSummary) -> Self {
         ImageSummary {
             id: image.id,
             tags: image.repo_tags,
@@ -68,41 +69,50 @@ impl From<bollard::models::ImageSummary> for ImageSummary {
 impl Docker {
     /// True when the image is present locally.
     pub fn image_exists(&self, image: &str) -> Result<bool> {
-        let image = image.to_owned();
-        self.call("inspect image", self.timeouts().request, |api| async move {
-            api.image_exists(&image).await
-        })
+        let name = image.to_owned();
+        self.call(
+            "inspect image",
+            Some(image),
+            self.timeouts().request,
+            |api| async move { api.image_exists(&name).await },
+        )
     }
 
     /// The local images.
     pub fn list_images(&self) -> Result<Vec<ImageSummary>> {
-        self.call("list images", self.timeouts().request, |api| async move {
-            let listed = api
-                .docker
-                .list_images(Some(ListImagesOptions::default()))
-                .await
-                .map_err(|err| api.error("list images", err))?;
-            Ok(listed.into_iter().map(ImageSummary::from).collect())
-        })
+        self.call(
+            "list images",
+            None,
+            self.timeouts().request,
+            |api| async move {
+                let listed = api
+                    .docker
+                    .list_images(Some(ListImagesOptions::default()))
+                    .await
+                    .map_err(|err| api.error("list images", err))?;
+                Ok(listed.into_iter().map(ImageSummary::from_bollard).collect())
+            },
+        )
     }
 
     /// Removes the image (untagging it; layers go when nothing else uses them).
     pub fn remove_image(&self, image: &str, force: bool) -> Result<()> {
-        let image = image.to_owned();
+        let owned = image.to_owned();
         self.call(
             "remove image",
+            Some(image),
             self.timeouts().request,
             move |api| async move {
                 let options = RemoveImageOptions {
                     force,
                     ..Default::default()
                 };
-                match api.docker.remove_image(&image, Some(options), None).await {
+                match api.docker.remove_image(&owned, Some(options), None).await {
                     Ok(_) => Ok(()),
                     Err(bollard::errors::Error::DockerResponseServerError {
                         status_code: 404,
                         ..
-                    }) => Err(Error::ImageNotFound { image }),
+                    }) => Err(Error::ImageNotFound { image: owned }),
                     Err(err) => Err(api.error("remove image", err)),
                 }
             },
@@ -115,13 +125,15 @@ impl Docker {
     /// [`Error::PullFailed`]. The daemon must answer within
     /// [`Timeouts::request`], and the pull end within [`Timeouts::pull`].
     pub fn pull_image(&self, image: &str, mut progress: impl FnMut(&PullProgress)) -> Result<()> {
-        let image = image.to_owned();
         let timeouts = self.timeouts();
         self.call_streaming(
-            move |api, sender| async move {
-                crate::container::within("pull image", timeouts.request, api.agreed_version())
-                    .await?;
-                api.pull(&image, timeouts, Some(sender)).await
+            Some(image),
+            |api, sender| {
+                let image = image.to_owned();
+                async move {
+                    api.agree_within("pull image", timeouts.request).await?;
+                    api.pull(&image, timeouts, Some(sender)).await
+                }
             },
             |message: PullProgress| {
                 progress(&message);
@@ -174,7 +186,7 @@ impl Api {
             };
             let next = tokio::time::timeout_at(deadline, stream.next())
                 .await
-                .map_err(|_| Error::DaemonTimeout { operation, timeout })?;
+                .map_err(|_| self.timed_out(operation, timeout))?;
             answered = true;
             let message = match next {
                 None => return Ok(()),
@@ -234,7 +246,7 @@ mod tests {
 
     fn parse(json: &str) -> Vec<ImageSummary> {
         let listed: Vec<bollard::models::ImageSummary> = serde_json::from_str(json).unwrap();
-        listed.into_iter().map(ImageSummary::from).collect()
+        listed.into_iter().map(ImageSummary::from_bollard).collect()
     }
 
     #[test]

@@ -45,8 +45,11 @@
 //! an async runtime: every call returns [`Error::InsideAsyncRuntime`] there,
 //! before anything is sent, instead of panicking as tokio would. Calls from
 //! a runtime's blocking pool (`tokio::task::spawn_blocking`) are fine, and so
-//! is dropping the last handle inside an async runtime. `Docker` is `Clone`,
-//! `Send` and `Sync`.
+//! is dropping the last handle inside an async runtime. One async context
+//! cannot be told from a blocking one: a future wrapped in
+//! `tokio::task::unconstrained`; a call there is not refused, and blocks
+//! that thread of the runtime until it returns, as any blocking function
+//! would (it does not panic). `Docker` is `Clone`, `Send` and `Sync`.
 //!
 //! # Bounded
 //!
@@ -62,11 +65,15 @@
 //! answers, over one hyper client of dock-lite's (a unix socket, TCP, or TLS
 //! with the docker CLI's `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`). The
 //! Engine API version is agreed with the daemon on first use, as the docker
-//! CLI does, and every request carries it. Two calls are made directly on
-//! the same client: the ping that agrees on the version (its answer's
-//! headers say it; bollard drops them), and the wait for a run's exit, which
-//! must be registered before the container starts. No bollard type appears
-//! in this API.
+//! CLI does: the first request, `GET /_ping`, goes unversioned (every
+//! daemon accepts it) and its answer's `Api-Version` header says the
+//! daemon's newest version (a daemon that does not say is asked `GET
+//! /version`, unversioned too); every later request carries the agreed
+//! version in its path (`/v1.41/containers/json`). Two calls are made
+//! directly on the same client: the ping that agrees on the version (its
+//! answer's headers say it; bollard drops them), and the wait for a run's
+//! exit, which must be registered before the container starts. No bollard
+//! type appears in this API.
 //!
 //! # `.dockerignore`
 //!

@@ -124,10 +124,9 @@ impl ContainerSummary {
     pub fn short_id(&self) -> &str {
         self.id.get(..12).unwrap_or(&self.id)
     }
-}
 
-impl From<bollard::models::ContainerSummary> for ContainerSummary {
-    fn from(summary: bollard::models::ContainerSummary) -> Self {
+    /// Ours from bollard's (a private conversion: no bollard type in the API).
+    pub(crate) fn from_bollard(summary: bollard::models::ContainerSummary) -> Self {
         ContainerSummary {
             id: summary.id.unwrap_or_default(),
             names: summary.names.unwrap_or_default(),
@@ -161,6 +160,7 @@ impl Docker {
         let query = options.query();
         self.call(
             "list containers",
+            None,
             self.timeouts().request,
             |api| async move {
                 let listed = api
@@ -168,7 +168,10 @@ impl Docker {
                     .list_containers(Some(query))
                     .await
                     .map_err(|err| api.error("list containers", err))?;
-                Ok(listed.into_iter().map(ContainerSummary::from).collect())
+                Ok(listed
+                    .into_iter()
+                    .map(ContainerSummary::from_bollard)
+                    .collect())
             },
         )
     }
@@ -200,8 +203,10 @@ mod tests {
     fn parses_a_container_list_with_null_lists() {
         let listed: Vec<bollard::models::ContainerSummary> =
             serde_json::from_str(API_1_41_CONTAINERS).unwrap();
-        let containers: Vec<ContainerSummary> =
-            listed.into_iter().map(ContainerSummary::from).collect();
+        let containers: Vec<ContainerSummary> = listed
+            .into_iter()
+            .map(ContainerSummary::from_bollard)
+            .collect();
         let web = &containers[0];
         assert_eq!(web.short_id(), "0123456789ab");
         assert_eq!(web.ports[0].host_port, Some(49153));

@@ -189,9 +189,16 @@ impl RunOptions {
         self
     }
 
-    /// Publishes the container's TCP `port` on a free port of the host's
-    /// loopback interface (detached containers; see
-    /// [`RunningContainer::host_port`](crate::RunningContainer::host_port)).
+    /// Publishes the container's TCP `port` on a free port of the daemon's
+    /// host (detached containers; see
+    /// [`RunningContainer::host_port`](crate::RunningContainer::host_port)
+    /// and [`host_address`](crate::RunningContainer::host_address)).
+    ///
+    /// A local daemon (a unix socket, or `tcp://` to a loopback address)
+    /// binds it to the loopback interface only. A remote daemon binds it to
+    /// all the interfaces of its host (`0.0.0.0`), so that this machine can
+    /// reach it: the port is then exposed on the remote host's network, to
+    /// whoever can reach that host.
     pub fn publish_port(mut self, port: u16) -> Self {
         self.published_ports.push(port);
         self

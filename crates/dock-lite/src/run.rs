@@ -10,7 +10,6 @@ use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use crate::client::{Api, Docker};
-use crate::container::{read_exit_code, within};
 use crate::error::{Error, Result};
 use crate::options::{PullPolicy, RunOptions};
 use crate::runtime::refuse_inside_async_runtime;
@@ -104,34 +103,33 @@ impl Docker {
             timeouts: self.timeouts(),
         };
         let api = self.api();
-        self.run_on_runtime(async move {
-            within(
-                "create container",
-                plan.timeouts.request,
-                api.agreed_version(),
-            )
-            .await?;
-            run(api, plan, started).await
-        })
+        self.run_on_runtime(run(api, plan, started))
     }
 }
 
+/// A run; the daemon's errors name the image until the container exists,
+/// and the container's id after.
 async fn run(api: Api, plan: Plan, started: Instant) -> Result<RunOutput> {
-    let id = api
-        .create_container(plan.body.clone(), &plan.image, plan.pull, plan.timeouts)
-        .await?;
+    let create = async {
+        api.agree_within("create container", plan.timeouts.request)
+            .await?;
+        api.create_container(plan.body.clone(), &plan.image, plan.pull, plan.timeouts)
+            .await
+    };
+    let id = create.await.map_err(|err| err.concerning(&plan.image))?;
     match run_created(&api, &id, &plan, started).await {
         // The wait ended with the daemon's removal: nothing left to do.
         Ok(output) => Ok(output),
         Err(err) => {
             // The run's own error matters more than a failed clean-up.
-            let _ = within(
-                "remove container",
-                plan.timeouts.request,
-                api.remove_container(&id),
-            )
-            .await;
-            Err(err)
+            let _ = api
+                .within(
+                    "remove container",
+                    plan.timeouts.request,
+                    api.remove_container(&id),
+                )
+                .await;
+            Err(err.concerning(&id))
         }
     }
 }
@@ -149,15 +147,19 @@ async fn run_created(api: &Api, id: &str, plan: &Plan, started: Instant) -> Resu
     // Attached, and waited for, before the start: no output is missed, and
     // the exit code is caught. The wait ends once the daemon has removed
     // the container, so none is listed after `run` returns.
-    let attached = within("attach to container", request, async {
-        api.docker
-            .attach_container(id, Some(options))
-            .await
-            .map_err(|err| api.error("attach to container", err))
-    })
-    .await?;
-    let exit = within("wait for container", request, api.register_wait(id)).await?;
-    within("start container", request, api.start_container(id)).await?;
+    let attached = api
+        .within("attach to container", request, async {
+            api.docker
+                .attach_container(id, Some(options))
+                .await
+                .map_err(|err| api.error("attach to container", err))
+        })
+        .await?;
+    let exit = api
+        .within("wait for container", request, api.register_wait(id))
+        .await?;
+    api.within("start container", request, api.start_container(id))
+        .await?;
 
     let deadline = plan
         .timeout
@@ -198,14 +200,14 @@ async fn run_created(api: &Api, id: &str, plan: &Plan, started: Instant) -> Resu
         Err(Collect::Failed(err)) => return Err(api.error("read container output", err)),
     };
     let exit_code = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, read_exit_code(exit))
+        Some(deadline) => tokio::time::timeout_at(deadline, api.read_exit_code(exit))
             .await
             .map_err(|_| timed_out())??,
         None => {
-            within(
+            api.within(
                 "wait for container",
                 EXIT_REPORT_TIMEOUT,
-                read_exit_code(exit),
+                api.read_exit_code(exit),
             )
             .await?
         }
@@ -256,6 +258,44 @@ async fn collect(
         if received > limit {
             return Err(Collect::TooLarge { stream, received });
         }
+        reserve_within(target, message.len(), limit);
         target.extend_from_slice(&message);
+    }
+}
+
+/// Makes room for `more` bytes in `buffer` as a `Vec` would (doubling its
+/// capacity, so that a long output is copied a few times only), but never
+/// past `limit`: doubling alone could reserve up to twice the limit.
+/// `buffer.len() + more` must not exceed `limit`.
+fn reserve_within(buffer: &mut Vec<u8>, more: usize, limit: u64) {
+    let needed = buffer.len() + more;
+    if needed <= buffer.capacity() {
+        return;
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(needed);
+    let capacity = buffer.capacity().saturating_mul(2).max(needed).min(limit);
+    buffer.reserve_exact(capacity - buffer.len());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reserve_within;
+
+    #[test]
+    fn output_buffers_double_up_to_the_limit_and_no_further() {
+        let limit = 17 * 1024 * 1024;
+        let mut buffer = Vec::new();
+        let chunk = vec![0u8; 100_000];
+        let mut capacities = Vec::new();
+        while buffer.len() + chunk.len() <= limit {
+            reserve_within(&mut buffer, chunk.len(), limit as u64);
+            buffer.extend_from_slice(&chunk);
+            if capacities.last() != Some(&buffer.capacity()) {
+                capacities.push(buffer.capacity());
+            }
+        }
+        assert_eq!(buffer.capacity(), limit, "{capacities:?}");
+        // Grown by doubling: a few copies, not one per chunk.
+        assert!(capacities.len() < 12, "{capacities:?}");
     }
 }

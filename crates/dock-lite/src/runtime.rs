@@ -45,6 +45,10 @@ impl Runtime {
                     tracker.close();
                     let _ = tokio::time::timeout(DETACHED_GRACE, tracker.wait()).await;
                 });
+                // Not a plain drop, which would wait for ever for work on
+                // the blocking pool (a name lookup that the resolver holds):
+                // that work is left to end on its own.
+                runtime.shutdown_background();
             })
             .map_err(|source| Error::Runtime { source })?;
         Ok(Runtime {
@@ -103,7 +107,20 @@ impl Runtime {
 /// [`Error::InsideAsyncRuntime`] when called from async code: a thread
 /// that polls a tokio runtime's tasks (or its `block_on` future), where
 /// blocking would stall them. A thread of a runtime's blocking pool
-/// (`spawn_blocking`) may block, and passes.
+/// (`spawn_blocking`), or inside `block_in_place`, may block, and passes.
+///
+/// If it misjudges, nothing panics: every wait of dock-lite on the
+/// caller's thread is a plain one (a std channel, or [`wait_here`]; never
+/// tokio's `blocking_recv`, `blocking_send` or `block_on`, which panic in
+/// an async context). A call judged async where it may block is refused
+/// with `InsideAsyncRuntime`, before anything is sent. A call judged
+/// blocking in async code runs as any blocking function would: it holds
+/// that thread of the caller's runtime (every task of a `current_thread`
+/// runtime) until it returns, within its deadlines; it cannot deadlock,
+/// since dock-lite's own runtime runs on its own thread. The one case known
+/// to be misjudged is the second: a future wrapped in
+/// `tokio::task::unconstrained`, which has no budget to run out (see
+/// `tests/blocking.rs`).
 pub(crate) fn refuse_inside_async_runtime() -> Result<()> {
     if tokio::runtime::Handle::try_current().is_ok() && polls_async_tasks() {
         return Err(Error::InsideAsyncRuntime);
@@ -111,11 +128,39 @@ pub(crate) fn refuse_inside_async_runtime() -> Result<()> {
     Ok(())
 }
 
-/// Both kinds of thread carry the runtime's context; tokio tells them apart
-/// only by the cooperative budget of the task being polled, which its
-/// blocking pool does not have (tokio's own check, the one that panics in
-/// `block_on` or `blocking_recv`, is private). The budget is spent, to see
-/// whether it runs out, and given back.
+/// Waits on this thread for `future` (a channel's send or receive), as
+/// tokio's `blocking_send` and `blocking_recv` do, but without their check
+/// for an async context, which panics (see [`refuse_inside_async_runtime`]),
+/// and without the check of futures-executor's `block_on`, which panics
+/// inside another executor's `block_on`: the thread sleeps until the
+/// future's waker wakes it.
+pub(crate) fn wait_here<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        // A wake before this park makes it return at once.
+        std::thread::park();
+    }
+}
+
+/// Both kinds of thread carry the runtime's context (`Handle::try_current`
+/// succeeds on both), and tokio offers no public way to tell them apart:
+/// its own check, the one that panics in `block_on` or `blocking_recv`, is
+/// private, and the current task's id is set on both. What differs is the
+/// cooperative budget (public, in `tokio::task::coop`): the scheduler gives
+/// each poll of a task, and each poll of a `block_on` future, a budget of
+/// 128, while the blocking pool and `block_in_place` run unconstrained. The
+/// budget is spent here, to see whether it runs out, and given back.
 fn polls_async_tasks() -> bool {
     use std::task::{Context, Poll, Waker};
     /// Far above tokio's budget per poll (128).

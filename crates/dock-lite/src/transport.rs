@@ -1,6 +1,7 @@
 //! How requests reach the daemon: one hyper client (HTTP/1.1, connections
-//! kept alive) over a unix socket, TCP or TLS, under bollard. Every request
-//! carries the API version agreed with the daemon.
+//! kept alive) over a unix socket, TCP or TLS, under bollard. Once the API
+//! version is agreed, every request carries it; the requests that agree on
+//! it (`/_ping`, and `/version` if need be) go unversioned.
 //!
 //! bollard's own connectors are not used: its unix connector refuses to be
 //! built before the socket exists (dock-lite connects lazily and reports an
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::{Either, Full, StreamBody};
+use http_body_util::{BodyExt, Either, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, Uri};
 use hyper_util::client::legacy::connect::{Connected, Connection};
@@ -216,6 +217,31 @@ async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
     Ok(stream)
 }
 
+/// How much of a small answer read directly (a ping's, a wait's) is kept.
+const SMALL_ANSWER_LIMIT: usize = 64 * 1024;
+
+/// The body of a small answer, up to [`SMALL_ANSWER_LIMIT`] bytes.
+pub(crate) async fn read_small(
+    response: Response<Incoming>,
+) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>> {
+    http_body_util::Limited::new(response.into_body(), SMALL_ANSWER_LIMIT)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+}
+
+/// The daemon answers errors as `{"message": "..."}`; keep just the text.
+pub(crate) fn daemon_message(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct DaemonError {
+        message: String,
+    }
+    match serde_json::from_slice::<DaemonError>(body) {
+        Ok(parsed) => parsed.message,
+        Err(_) => String::from_utf8_lossy(body).trim().to_owned(),
+    }
+}
+
 /// A TLS handshake refused by either side, told apart from other I/O errors.
 #[derive(Debug)]
 pub(crate) struct TlsFailure(pub io::Error);
@@ -293,5 +319,19 @@ impl AsyncWrite for Stream {
             #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::daemon_message;
+
+    #[test]
+    fn keeps_the_daemons_message_text() {
+        assert_eq!(
+            daemon_message(br#"{"message":"No such image: nope:latest"}"#),
+            "No such image: nope:latest"
+        );
+        assert_eq!(daemon_message(b"plain text\n"), "plain text");
     }
 }

@@ -54,6 +54,8 @@ pub(crate) fn agree(
     let Some(max) = daemon_max.and_then(ApiVersion::parse) else {
         return Err(Error::Transport {
             operation: "agree on the API version",
+            host: host.to_string(),
+            resource: None,
             source: format!(
                 "the daemon's version answer has no usable ApiVersion ({daemon_max:?})"
             )

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::proxy::{Proxy, ENGINE_SOCKET};
+use common::proxy::{engine_socket, Proxy};
 use common::{base_image, containers_labelled, docker, TEST_LABEL};
 use dock_lite::{BuildOptions, Docker, Error, ListOptions, RunOptions};
 
@@ -27,7 +27,7 @@ fn refused<T: std::fmt::Debug>(what: &str, result: Result<T, Error>) {
 #[test]
 fn every_call_inside_an_async_runtime_is_refused_before_anything_is_sent() {
     testkit::require_docker();
-    let proxy = Proxy::start(ENGINE_SOCKET);
+    let proxy = Proxy::start(&engine_socket());
     let docker = Docker::connect_to(proxy.host()).unwrap();
     let label = "inside-async";
     let container = docker
@@ -140,4 +140,45 @@ fn dropping_the_last_handle_inside_an_async_runtime_does_not_panic() {
     runtime
         .block_on(async move { tokio::spawn(async move { drop(docker) }).await })
         .expect("the task did not panic");
+}
+
+#[test]
+fn inside_an_unconstrained_future_calls_run_blocking_the_runtimes_thread_without_panicking() {
+    // `tokio::task::unconstrained` opts a future out of tokio's budget, by
+    // which dock-lite tells async threads from blocking ones: the calls are
+    // not refused there (see src/runtime.rs). They then run as any blocking
+    // function would, holding the runtime's thread until they return.
+    let docker = docker();
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nNOT-AN-INSTRUCTION x\n",
+    )
+    .unwrap();
+    let outcome = current_thread_runtime().block_on(tokio::task::unconstrained(async {
+        docker.ping().expect("ping");
+        // A streamed call: its items are received on this thread.
+        let pulled = docker.pull_image("127.0.0.1:1/dock-lite-test/none:never", |_| {});
+        // Its context is sent from this thread, its output received here.
+        let built = docker.build(&BuildOptions::new(context.path()), |_| {});
+        (pulled, built)
+    }));
+    match outcome {
+        (Err(Error::PullFailed { .. }), Err(Error::Daemon { .. } | Error::BuildFailed { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn streamed_calls_inside_another_executors_block_on_do_not_panic() {
+    // No tokio runtime here: nothing to refuse, and dock-lite's own waits
+    // must not trip the executor's check against nested `block_on`s.
+    let docker = docker();
+    let pulled = futures_executor::block_on(async {
+        docker.pull_image("127.0.0.1:1/dock-lite-test/none:never", |_| {})
+    });
+    assert!(
+        matches!(pulled, Err(Error::PullFailed { .. })),
+        "{pulled:?}"
+    );
 }

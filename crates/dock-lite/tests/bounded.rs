@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::proxy::{Proxy, ENGINE_SOCKET};
-use common::{assert_on_time, base_image, force_remove_labelled, TEST_LABEL};
+use common::proxy::{engine_socket, Proxy};
+use common::{assert_on_time, base_image, RemoveLabelledOnDrop, TEST_LABEL};
 use dock_lite::{BuildOptions, Docker, DockerHost, Error, ListOptions, RunOptions, Timeouts};
 
 type Call = Box<dyn FnOnce(&Docker) -> Result<(), Error> + Send>;
@@ -88,12 +88,13 @@ fn check_all(docker: &Docker, calls: Vec<(&'static str, Duration, Call)>) {
             .collect();
         for handle in running {
             let (operation, bound, result, elapsed) = handle.join().unwrap();
-            assert_timed_out(operation, bound, result, elapsed);
+            assert_timed_out(docker, operation, bound, result, elapsed);
         }
     });
 }
 
 fn assert_timed_out(
+    docker: &Docker,
     operation: &str,
     bound: Duration,
     result: Result<(), Error>,
@@ -102,9 +103,12 @@ fn assert_timed_out(
     match result {
         Err(Error::DaemonTimeout {
             operation: reported,
+            host,
             timeout,
+            ..
         }) => {
             assert_eq!(reported, operation);
+            assert_eq!(host, docker.host().to_string(), "{operation}");
             assert_eq!(timeout, bound, "{operation}");
         }
         other => panic!("{operation}: expected DaemonTimeout, got {other:?}"),
@@ -127,12 +131,14 @@ fn every_call_to_a_silent_tcp_daemon_is_a_typed_timeout_within_its_deadline() {
 #[test]
 fn calls_on_a_container_whose_daemon_falls_silent_time_out_within_the_configured_deadline() {
     testkit::require_docker();
-    let proxy = Proxy::start(ENGINE_SOCKET);
+    let proxy = Proxy::start(&engine_socket());
     let request = Duration::from_secs(3);
     let docker = Docker::connect_to(proxy.host())
         .unwrap()
         .with_timeouts(Timeouts::default().request(request));
     let label = "falls-silent";
+    // The client's own clean-up goes through the silent proxy.
+    let _cleanup = RemoveLabelledOnDrop(label);
     let container = docker
         .start_detached(
             &RunOptions::new(base_image())
@@ -187,7 +193,7 @@ fn calls_on_a_container_whose_daemon_falls_silent_time_out_within_the_configured
             .collect();
         for handle in running {
             let (operation, bound, result, elapsed) = handle.join().unwrap();
-            assert_timed_out(operation, bound, result, elapsed);
+            assert_timed_out(docker_ref, operation, bound, result, elapsed);
         }
     });
     let started = Instant::now();
@@ -203,5 +209,4 @@ fn calls_on_a_container_whose_daemon_falls_silent_time_out_within_the_configured
         "{err:?}"
     );
     assert_on_time("remove container", started.elapsed(), request);
-    force_remove_labelled(label);
 }

@@ -88,13 +88,7 @@ fn a_socket_this_user_may_not_open_is_permission_denied_within_two_seconds() {
     let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     // Root may open any socket: run the probe as user `nobody` then.
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .unwrap()
-        .stdout
-        == b"0\n";
-    let mut probe = if is_root {
+    let mut probe = if common::is_root() {
         let mut command = std::process::Command::new("setpriv");
         command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
         command.arg(std::env::current_exe().unwrap());
@@ -128,4 +122,39 @@ fn without_the_tls_feature_tls_is_a_typed_error() {
     )
     .unwrap_err();
     assert!(matches!(err, Error::TlsConfig { .. }), "{err:?}");
+}
+
+#[test]
+fn credentials_in_a_docker_host_never_appear_in_an_error() {
+    // As DOCKER_HOST would give them: refused by the parser, masked.
+    let err = DockerHost::parse("tcp://admin:hunter2@build-host:2376").unwrap_err();
+    assert!(matches!(err, Error::MalformedHost { .. }), "{err:?}");
+    // Built by hand, so that a connection is tried: every error that names
+    // the host masks them, and so does the handle's Debug.
+    let host = DockerHost::Tcp {
+        host: "admin:hunter2@127.0.0.1".into(),
+        port: 1,
+    };
+    let docker = Docker::connect_to(host).unwrap();
+    let failed = docker.ping().unwrap_err();
+    assert!(
+        matches!(
+            failed,
+            Error::DaemonUnreachable { .. } | Error::DaemonTimeout { .. }
+        ),
+        "{failed:?}"
+    );
+    for text in [
+        err.to_string(),
+        format!("{err:?}"),
+        failed.to_string(),
+        format!("{failed:?}"),
+        format!("{docker:?}"),
+    ] {
+        assert!(
+            !text.contains("hunter2") && !text.contains("admin"),
+            "{text}"
+        );
+        assert!(text.contains("***@"), "masked, not dropped: {text}");
+    }
 }

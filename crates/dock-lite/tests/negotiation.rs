@@ -1,11 +1,12 @@
-//! The API version is agreed with each daemon and carried by every request:
+//! The API version is agreed with each daemon (from the answer to an
+//! unversioned `/_ping`) and carried by every request after that one:
 //! this engine (Docker 20.10) refuses anything above 1.41, Docker 29
 //! anything below 1.44.
 
 mod common;
 
 use common::fake_daemon::NewerDaemon;
-use common::proxy::{Proxy, ENGINE_SOCKET};
+use common::proxy::{engine_socket, Proxy};
 use common::{base_image, TEST_LABEL};
 use dock_lite::{Docker, ListOptions, RunOptions};
 
@@ -16,9 +17,9 @@ fn minor_version(path: &str) -> Option<u32> {
 }
 
 #[test]
-fn every_request_to_this_engine_carries_a_version_it_accepts() {
+fn every_request_after_the_first_ping_carries_a_version_this_engine_accepts() {
     testkit::require_docker();
-    let proxy = Proxy::start(ENGINE_SOCKET);
+    let proxy = Proxy::start(&engine_socket());
     let docker = Docker::connect_to(proxy.host()).unwrap();
     docker.ping().expect("ping");
     let engine = docker.version().expect("version");
@@ -91,12 +92,19 @@ fn a_404_at_create_names_what_is_missing_image_or_not() {
     match &err {
         dock_lite::Error::Daemon {
             operation: "create container",
+            host,
+            resource: Some(resource),
             status: 404,
             message,
-        } => assert!(
-            message.contains("network dock-lite-test-missing"),
-            "{message}"
-        ),
+            ..
+        } => {
+            assert!(
+                message.contains("network dock-lite-test-missing"),
+                "{message}"
+            );
+            assert_eq!(*host, daemon.host().to_string());
+            assert_eq!(resource, "present:latest", "the image it was created from");
+        }
         other => panic!("expected the daemon's own 404, got {other:?}"),
     }
     let err = docker.run(&RunOptions::new("absent:latest")).unwrap_err();

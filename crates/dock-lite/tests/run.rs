@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::proxy::{Proxy, ENGINE_SOCKET};
+use common::proxy::{engine_socket, Proxy};
 use common::{base_image, containers_labelled, docker, TEST_LABEL};
 use dock_lite::{Error, OutputStream, PullPolicy, RunOptions};
 
@@ -242,40 +242,51 @@ fn docker_cli_time(script: &str, stdin: &[u8]) -> Duration {
     started.elapsed()
 }
 
-#[test]
-fn fifty_megabytes_of_stdin_to_a_container_that_exits_at_once_take_no_longer_than_with_the_cli() {
+/// Runs the CLI's `script` and dock-lite's `ours` labelled `test`, both
+/// fed 50 MB they never read, and asserts the promise: dock-lite within a
+/// second of what the docker CLI takes. Each time is the shorter of two
+/// runs, taken in turns (a busy machine slows one run, seldom both);
+/// `check` looks at each of dock-lite's outputs.
+fn within_a_second_of_the_cli(
+    script: &str,
+    ours: &str,
+    test: &str,
+    check: impl Fn(&dock_lite::RunOutput),
+) {
     let docker = docker();
-    let cli = docker_cli_time("true", &fifty_megabytes());
-    let started = Instant::now();
-    let output = docker
-        .run(&sh("true", "stdin-true").stdin(fifty_megabytes()))
-        .expect("run");
-    let ours = started.elapsed();
-    eprintln!("true with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?}");
-    assert!(output.success());
+    let stdin = fifty_megabytes();
+    let options = sh(ours, test).stdin(stdin.clone());
+    let (mut ours, mut cli) = (Duration::MAX, Duration::MAX);
+    for _ in 0..2 {
+        cli = cli.min(docker_cli_time(script, &stdin));
+        let started = Instant::now();
+        let output = docker.run(&options).expect("run");
+        ours = ours.min(started.elapsed());
+        check(&output);
+    }
+    eprintln!(
+        "{script} with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?} \
+         (the shorter of two runs each)"
+    );
     assert!(
         ours <= cli + Duration::from_secs(1),
         "dock-lite {ours:?}, CLI {cli:?}"
     );
-    assert!(containers_labelled(&docker, "stdin-true").is_empty());
+    assert!(containers_labelled(&docker, test).is_empty());
+}
+
+#[test]
+fn fifty_megabytes_of_stdin_to_a_container_that_exits_at_once_take_no_longer_than_with_the_cli() {
+    within_a_second_of_the_cli("true", "true", "stdin-true", |output| {
+        assert!(output.success())
+    });
 }
 
 #[test]
 fn fifty_megabytes_of_stdin_to_a_container_that_sleeps_end_with_its_exit_as_with_the_cli() {
-    let docker = docker();
-    let cli = docker_cli_time("sleep 5", &fifty_megabytes());
-    let started = Instant::now();
-    let output = docker
-        .run(&sh("sleep 5; echo done", "stdin-sleep").stdin(fifty_megabytes()))
-        .expect("run");
-    let ours = started.elapsed();
-    eprintln!("sleep 5 with 50 MB of stdin: dock-lite {ours:.2?}, docker CLI {cli:.2?}");
-    assert_eq!(output.stdout, b"done\n");
-    assert!(
-        ours <= cli + Duration::from_secs(1),
-        "dock-lite {ours:?}, CLI {cli:?}"
-    );
-    assert!(containers_labelled(&docker, "stdin-sleep").is_empty());
+    within_a_second_of_the_cli("sleep 5", "sleep 5; echo done", "stdin-sleep", |output| {
+        assert_eq!(output.stdout, b"done\n")
+    });
 }
 
 #[test]
@@ -294,8 +305,11 @@ fn fifty_megabytes_of_stdin_to_a_container_that_outlives_its_timeout_end_in_a_ru
     let ours = started.elapsed();
     eprintln!("sleep 3600 with 50 MB of stdin and a 2 s timeout: {err} after {ours:.2?}");
     assert!(matches!(err, Error::RunTimeout { .. }), "{err:?}");
+    // The run gives up at the timeout, then kills and removes the container
+    // (a forced removal: 0.1-0.5 s on an idle machine) before it returns;
+    // 3 s leaves room for a busy CI machine of two cores.
     assert!(
-        ours >= timeout && ours <= timeout + Duration::from_secs(1),
+        ours >= timeout && ours <= timeout + Duration::from_secs(3),
         "{ours:?}"
     );
     assert!(containers_labelled(&docker, "stdin-timeout").is_empty());
@@ -316,9 +330,10 @@ fn peak_resident_bytes() -> u64 {
 }
 
 #[test]
-fn three_hundred_megabytes_of_stdout_past_a_sixteen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory(
+fn three_hundred_megabytes_of_stdout_past_a_seventeen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory(
 ) {
-    const LIMIT: u64 = 16 * 1024 * 1024;
+    // Not a power of two (see the next test for what doubling would reserve).
+    const LIMIT: u64 = 17 * 1024 * 1024;
     if std::env::var_os(OUTPUT_CAP_CHILD_VAR).is_some() {
         let docker = docker();
         docker
@@ -342,7 +357,7 @@ fn three_hundred_megabytes_of_stdout_past_a_sixteen_mib_limit_are_a_typed_error_
         return;
     }
     let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "--nocapture", "three_hundred_megabytes_of_stdout_past_a_sixteen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory"])
+        .args(["--exact", "--nocapture", "three_hundred_megabytes_of_stdout_past_a_seventeen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory"])
         .env(OUTPUT_CAP_CHILD_VAR, "1")
         .output()
         .expect("the child test runs");
@@ -359,11 +374,38 @@ fn three_hundred_megabytes_of_stdout_past_a_sixteen_mib_limit_are_a_typed_error_
         .parse()
         .unwrap();
     eprintln!(
-        "peak memory grew by {} MiB for a 16 MiB limit",
-        growth >> 20
+        "peak memory grew by {:.1} MiB for a 17 MiB limit",
+        growth as f64 / f64::from(1 << 20)
     );
-    assert!(growth < 3 * LIMIT, "memory grew by {growth} bytes");
+    // The buffer (at most the limit) and the reads in flight: 16.9-17.0 MiB
+    // measured.
+    assert!(
+        growth < LIMIT * 3 / 2 + (2 << 20),
+        "memory grew by {growth} bytes"
+    );
     assert!(containers_labelled(&docker(), "output-cap").is_empty());
+}
+
+#[test]
+fn output_of_exactly_the_limit_is_kept_in_a_buffer_no_larger_than_the_limit() {
+    // Just past a power of two: a buffer growing by doubling would reserve
+    // 32 MiB for it (resident memory does not show what is reserved and
+    // never touched; the capacity does).
+    const LIMIT: u64 = 17 * 1024 * 1024;
+    let output = docker()
+        .run(&sh(&format!("head -c {LIMIT} /dev/zero"), "output-exact").output_limit(LIMIT))
+        .expect("run");
+    assert_eq!(output.stdout.len() as u64, LIMIT);
+    eprintln!(
+        "{} MiB of stdout kept in a buffer of {:.1} MiB",
+        LIMIT >> 20,
+        output.stdout.capacity() as f64 / f64::from(1 << 20)
+    );
+    assert!(
+        output.stdout.capacity() as u64 <= LIMIT,
+        "capacity {}",
+        output.stdout.capacity()
+    );
 }
 
 #[test]
@@ -383,7 +425,7 @@ fn too_much_stderr_is_a_typed_error_naming_stderr() {
 #[test]
 fn impossible_options_are_typed_errors_before_anything_is_sent() {
     testkit::require_docker();
-    let proxy = Proxy::start(ENGINE_SOCKET);
+    let proxy = Proxy::start(&engine_socket());
     let docker = dock_lite::Docker::connect_to(proxy.host()).unwrap();
     let base = || sh("true", "invalid-options");
     for (options, option) in [
@@ -422,13 +464,33 @@ fn a_missing_network_is_named_and_not_taken_for_a_missing_image() {
         .unwrap_err();
     match &err {
         Error::Daemon {
-            operation: "create container" | "start container",
+            operation: operation @ ("create container" | "start container"),
+            host,
+            resource: Some(resource),
             status: 404,
             message,
-        } => assert!(
-            message.contains("dock-lite-test-no-such-network"),
-            "{message}"
-        ),
+            ..
+        } => {
+            assert!(
+                message.contains("dock-lite-test-no-such-network"),
+                "{message}"
+            );
+            assert_eq!(*host, docker.host().to_string());
+            // The image until the container exists, the container after.
+            if *operation == "create container" {
+                assert_eq!(*resource, base_image());
+            } else {
+                assert!(
+                    resource.len() == 64 && resource.chars().all(|c| c.is_ascii_hexdigit()),
+                    "not a container id: {resource}"
+                );
+            }
+            let text = err.to_string();
+            assert!(
+                text.contains(resource.as_str()) && text.contains(host.as_str()),
+                "{text}"
+            );
+        }
         other => panic!("expected the daemon's 404, got {other:?}"),
     }
     assert!(containers_labelled(&docker, "missing-network").is_empty());

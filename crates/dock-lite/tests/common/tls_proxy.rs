@@ -12,7 +12,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls;
 
-use super::proxy::ENGINE_SOCKET;
+use super::proxy::engine_socket;
 
 fn openssl(dir: &Path, args: &[&str]) {
     let output = Command::new("openssl")
@@ -174,6 +174,7 @@ pub fn start_proxy(material: &Material, ip: IpAddr) -> SocketAddr {
     let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
+    let engine_socket = Arc::new(engine_socket());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -185,13 +186,14 @@ pub fn start_proxy(material: &Material, ip: IpAddr) -> SocketAddr {
                 let Ok((tcp, _)) = listener.accept().await else {
                     continue;
                 };
-                let acceptor = acceptor.clone();
+                let (acceptor, engine_socket) = (acceptor.clone(), engine_socket.clone());
                 tokio::spawn(async move {
                     // A refused client certificate ends here.
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let Ok(mut engine) = tokio::net::UnixStream::connect(ENGINE_SOCKET).await
+                    let Ok(mut engine) =
+                        tokio::net::UnixStream::connect(engine_socket.as_str()).await
                     else {
                         return;
                     };

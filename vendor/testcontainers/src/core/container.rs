@@ -187,8 +187,7 @@ where
             .clone()
             // Patched: the `Bridge` field left the API models (API 1.44);
             // the default network is named `bridge`.
-            .or_else(|| Some("bridge".to_owned()))
-            .unwrap_or_else(|| panic!("container {} has missing bridge name", self.id));
+            .unwrap_or_else(|| "bridge".to_owned());
 
         let ip = networks
             .remove(&bridge_name)
