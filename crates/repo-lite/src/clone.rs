@@ -25,6 +25,9 @@ type ProgressFn = Box<dyn FnMut(&CloneProgress) + Send>;
 
 /// How [`Project::clone_repo`] clones: which branch, how deep, whom to tell
 /// about progress and what to watch for cancellation.
+///
+/// `Send` (the progress callback must be), so a clone can be set up on one
+/// thread and run on another.
 #[derive(Default)]
 #[non_exhaustive]
 pub struct CloneOptions {

@@ -10,6 +10,9 @@ use crate::paths::PathError;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong in repo-lite.
+///
+/// `Send + Sync + 'static`, so it fits in `Box<dyn std::error::Error + Send
+/// + Sync>` and crosses threads.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
