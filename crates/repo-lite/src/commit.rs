@@ -157,10 +157,8 @@ impl Project {
             .load(&self.repo, head.tree)
             .map_err(|err| self.index_error(err))?;
         let tree = self
-            .repo
-            .write_object(gix::objs::Tree::empty())
-            .map_err(|err| commit_error(err.into()))?
-            .detach();
+            .keep(&gix::objs::Tree::empty())
+            .map_err(|err| commit_error(err.into()))?;
         let commit = self
             .write_commit(&author, &committer, message, tree, &head)
             .map_err(commit_error)?;
@@ -257,21 +255,25 @@ impl Project {
             self.index_cache.put_back(index);
             return Ok(Outcome::Unchanged);
         }
+        // gix's plumbing editor: the one on top validates every entry of each
+        // tree it writes and looks each one up on disk (a `stat` per entry),
+        // but the paths were checked above, the blobs were just written, and
+        // the other entries come from `HEAD`.
         let mut editor = self
             .repo
             .edit_tree(head.tree)
-            .map_err(|err| commit_error(err.into()))?;
+            .map_err(|err| commit_error(err.into()))?
+            .detach();
         for plan in &planned {
             match plan.write {
-                Some((_, kind, blob)) => editor.upsert(plan.path.to_bstring(), kind, blob),
-                None => editor.remove(plan.path.to_bstring()),
+                Some((_, kind, blob)) => editor.upsert(plan.path.components(), kind, blob),
+                None => editor.remove(plan.path.components()),
             }
             .map_err(|err| commit_error(err.into()))?;
         }
         let tree = editor
-            .write()
-            .map_err(|err| commit_error(err.into()))?
-            .detach();
+            .write(|tree| self.keep(tree))
+            .map_err(|err| commit_error(err.into()))?;
         let commit = self
             .write_commit(author, committer, message, tree, head)
             .map_err(commit_error)?;
@@ -423,13 +425,19 @@ impl Project {
             parents: parents.iter().copied().collect(),
             extra_headers: Vec::new(),
         };
-        let id = self.repo.write_object(&commit)?.detach();
+        let id = self.keep(&commit)?;
         Ok(NewCommit {
             id,
             tree,
             committer,
             log_message,
         })
+    }
+
+    /// Puts `object` in the object memory, to be written (or, if it is on
+    /// disk already, freshened) before the branch moves; see `objects`.
+    fn keep(&self, object: &dyn gix::objs::WriteTo) -> Result<ObjectId, gix::Error> {
+        gix::objs::Write::write(&self.repo.objects, object)
     }
 
     /// Writes the objects in memory to disk, then moves the current branch
