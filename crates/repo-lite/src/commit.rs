@@ -10,7 +10,7 @@ use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefE
 use gix::refs::{FullName, Target};
 
 use crate::error::{BoxError, Error, Result};
-use crate::filter::{CleanFilter, FilterError};
+use crate::filter::{CleanFilter, FilterError, WrittenAttributes};
 use crate::history::HeadState;
 use crate::index::{IndexChange, LoadedIndex};
 use crate::paths::{self, RepoPath};
@@ -237,7 +237,21 @@ impl Project {
             .index_cache
             .load(&self.repo, head.tree)
             .map_err(|err| self.index_error(err))?;
-        let mut filter = None;
+        // The `.gitattributes` files written here apply to the other files,
+        // as they would for `git add` after writing them all.
+        let attributes: Vec<(BString, &[u8])> = ready
+            .iter()
+            .zip(changes)
+            .filter_map(|(checked, (_, change))| match change {
+                Change::Add(contents) | Change::Update(contents)
+                    if checked.path.is_attributes_file() =>
+                {
+                    Some((checked.path.to_bstring(), *contents))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut filter = (None, attributes.as_slice());
         let mut planned = Vec::with_capacity(changes.len());
         let mut work = changes.iter().zip(ready);
         let planning = work.try_for_each(|((given, change), checked)| {
@@ -323,14 +337,16 @@ impl Project {
     }
 
     /// Filters one change's contents as `git add` would and writes its blob;
-    /// `None` when it would change nothing.
+    /// `None` when it would change nothing. `filter` is the commit's clean
+    /// filter, made on first use, and the `.gitattributes` files the commit
+    /// writes (see [`CleanFilter::new`]).
     fn plan<'a, 's>(
         &'s self,
         given: &Path,
         change: &Change<'a>,
         checked: Checked,
         index: &mut LoadedIndex,
-        filter: &mut Option<CleanFilter<'s>>,
+        (filter, attributes): &mut (Option<CleanFilter<'s>>, &WrittenAttributes<'_>),
     ) -> Result<Option<Plan<'a>>> {
         let Checked {
             path,
@@ -355,7 +371,7 @@ impl Project {
                             })
                             .map_err(|err| commit_error(err.into()))?;
                         filter.insert(
-                            CleanFilter::new(&self.repo, &self.filters, files)
+                            CleanFilter::new(&self.repo, &self.filters, files, attributes)
                                 .map_err(|err| commit_error(err.into()))?,
                         )
                     }
