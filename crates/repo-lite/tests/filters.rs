@@ -12,6 +12,12 @@ use repo_lite::Error;
 /// The blob id `git add` gives `path` with `contents`, in a copy of the
 /// repository at `root`.
 fn blob_git_would_add(root: &Path, path: &str, contents: &[u8]) -> String {
+    blobs_git_would_add(root, &[(path, contents)], &["add", "--", path]).remove(0)
+}
+
+/// Copies the repository at `root`, writes `files` into the copy and runs
+/// `git add` there; returns the blob ids git staged for them.
+fn blobs_git_would_add(root: &Path, files: &[(&str, &[u8])], add: &[&str]) -> Vec<String> {
     let copy = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("cp")
         .arg("-a")
@@ -21,9 +27,22 @@ fn blob_git_would_add(root: &Path, path: &str, contents: &[u8]) -> String {
         .unwrap();
     assert!(status.success());
     let copy = copy.path().join("copy");
-    std::fs::write(copy.join(path), contents).unwrap();
-    git(&copy, &["add", "--", path]);
-    git(&copy, &["rev-parse", &format!(":{path}")])
+    for (path, contents) in files {
+        let file = copy.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, contents).unwrap();
+    }
+    git(&copy, add);
+    blobs_at(&copy, "", files)
+}
+
+/// The blob ids of `files`' paths in `rev` of the repository at `dir` (the
+/// index when `rev` is empty).
+fn blobs_at(dir: &Path, rev: &str, files: &[(&str, &[u8])]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(path, _)| git(dir, &["rev-parse", &format!("{rev}:{path}")]))
+        .collect()
 }
 
 #[test]
@@ -205,36 +224,6 @@ fn a_staged_gitattributes_dropped_with_its_directory_no_longer_applies() {
     assert_clean_and_sound(&root);
 }
 
-/// The blob ids `git ls-files -s` gives `paths` in the repository at `dir`.
-fn staged_blobs(dir: &Path, paths: &[&str]) -> Vec<String> {
-    paths
-        .iter()
-        .map(|path| git(dir, &["rev-parse", &format!(":{path}")]))
-        .collect()
-}
-
-/// Copies the repository at `root`, writes `files` into the copy and stages
-/// them as git would; returns the blob ids git staged for them.
-fn blobs_git_would_add(root: &Path, files: &[(&str, &[u8])], add: &[&str]) -> Vec<String> {
-    let copy = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(root)
-        .arg(copy.path().join("copy"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let copy = copy.path().join("copy");
-    for (path, contents) in files {
-        let file = copy.join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, contents).unwrap();
-    }
-    git(&copy, add);
-    let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
-    staged_blobs(&copy, &paths)
-}
-
 /// `.gitattributes` files written by a commit apply to the other files of
 /// the same commit (and to themselves), as after writing them all and
 /// `git add -A`: the new rules, not the ones they replace.
@@ -258,11 +247,7 @@ fn gitattributes_written_in_the_same_commit_apply_to_its_other_files_as_git_add_
 
     project.write_files(&files, "New rules").unwrap();
 
-    let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
-    let committed: Vec<String> = paths
-        .iter()
-        .map(|path| git(&root, &["rev-parse", &format!("HEAD:{path}")]))
-        .collect();
+    let committed = blobs_at(&root, "HEAD", &files);
     assert_eq!(committed, expected);
     // The oracle did convert: a.txt and the new rules themselves got LF,
     // sub/b.dat kept its CRLF.
@@ -310,10 +295,7 @@ fn a_new_gitattributes_leaves_the_other_directories_rules_as_they_were() {
 
     project.write_files(&files, "Three files").unwrap();
 
-    let committed: Vec<String> = files
-        .iter()
-        .map(|(path, _)| git(&root, &["rev-parse", &format!("HEAD:{path}")]))
-        .collect();
+    let committed = blobs_at(&root, "HEAD", &files);
     assert_eq!(committed, expected);
     let lf = blob_of(&root, b"one\ntwo\n");
     assert_eq!(committed[..3], [blob_of(&root, crlf), lf.clone(), lf]);

@@ -7,26 +7,61 @@ use std::path::Path;
 
 use common::{assert_clean_and_sound, git, new_project};
 
-/// The loose object files under `.git/objects`, with their sizes.
-fn loose_objects(root: &Path) -> Vec<(String, u64)> {
+/// Every file under `.git/objects` but in `info` and `pack`, as a path
+/// relative to it (`xx/<38 hex>` for a loose object), with its size.
+fn files_in_objects(root: &Path) -> Vec<(String, u64)> {
+    let objects = root.join(".git/objects");
     let mut found = Vec::new();
-    for fan_out in std::fs::read_dir(root.join(".git/objects")).expect("objects directory") {
-        let fan_out = fan_out.expect("entry");
-        let name = fan_out.file_name().to_string_lossy().into_owned();
-        if name.len() != 2 {
+    for entry in std::fs::read_dir(&objects).expect("objects directory") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let meta = entry.metadata().expect("metadata");
+        if !meta.is_dir() {
+            found.push((name, meta.len()));
             continue;
         }
-        for object in std::fs::read_dir(fan_out.path()).expect("fan-out directory") {
-            let object = object.expect("entry");
-            let size = object.metadata().expect("metadata").len();
+        if name == "info" || name == "pack" {
+            continue;
+        }
+        for file in std::fs::read_dir(entry.path()).expect("fan-out directory") {
+            let file = file.expect("entry");
+            let size = file.metadata().expect("metadata").len();
             found.push((
-                format!("{name}{}", object.file_name().to_string_lossy()),
+                format!("{name}/{}", file.file_name().to_string_lossy()),
                 size,
             ));
         }
     }
     found.sort();
     found
+}
+
+/// Whether `relative` (from [`files_in_objects`]) names a loose object.
+fn is_loose_object(relative: &str) -> bool {
+    relative.len() == 41
+        && relative.as_bytes()[2] == b'/'
+        && relative
+            .bytes()
+            .filter(|&b| b != b'/')
+            .all(|b| b.is_ascii_hexdigit())
+}
+
+/// The loose objects under `.git/objects`, as ids, with their file sizes.
+fn loose_objects(root: &Path) -> Vec<(String, u64)> {
+    files_in_objects(root)
+        .into_iter()
+        .filter(|(relative, _)| is_loose_object(relative))
+        .map(|(relative, size)| (relative.replace('/', ""), size))
+        .collect()
+}
+
+/// The other files there: what a crash can leave.
+fn stray_object_files(root: &Path) -> Vec<String> {
+    files_in_objects(root)
+        .into_iter()
+        .map(|(relative, _)| relative)
+        .filter(|relative| !is_loose_object(relative))
+        .collect()
 }
 
 #[test]
@@ -181,34 +216,6 @@ fn random_bytes(len: usize) -> Vec<u8> {
             state as u8
         })
         .collect()
-}
-
-/// Files under `.git/objects` other than loose objects and the standard
-/// `info` and `pack` directories: what a crash can leave.
-fn stray_object_files(root: &Path) -> Vec<String> {
-    let objects = root.join(".git/objects");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(&objects).expect("objects directory") {
-        let entry = entry.expect("entry");
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "info" || name == "pack" {
-            continue;
-        }
-        if name.len() != 2 || !entry.file_type().expect("type").is_dir() {
-            found.push(name);
-            continue;
-        }
-        for object in std::fs::read_dir(entry.path()).expect("fan-out directory") {
-            let object = object.expect("entry").file_name();
-            let object = object.to_string_lossy();
-            let hex = object.len() == 38 && object.bytes().all(|b| b.is_ascii_hexdigit());
-            if !hex {
-                found.push(format!("{name}/{object}"));
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// The child half: a file size limit of 1 MiB, with SIGXFSZ's default
