@@ -3,6 +3,7 @@
 mod daemon;
 mod destination;
 mod progress;
+mod redact;
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -16,6 +17,7 @@ use crate::error::{BoxError, Error, Result};
 use crate::project::Project;
 use destination::{Refusal, Staging};
 use progress::Tracker;
+use redact::Redactor;
 
 /// How often the progress callback is offered a new snapshot.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -25,6 +27,9 @@ type ProgressFn = Box<dyn FnMut(&CloneProgress) + Send>;
 
 /// How [`Project::clone_repo`] clones: which branch, how deep, whom to tell
 /// about progress and what to watch for cancellation.
+///
+/// `Send` (the progress callback must be), so a clone can be set up on one
+/// thread and run on another.
 #[derive(Default)]
 #[non_exhaustive]
 pub struct CloneOptions {
@@ -113,7 +118,9 @@ impl Project {
             cancel,
             progress,
         } = options;
-        let parsed = parse_url(url)?;
+        // Errors show the URL with its password masked.
+        let redactor = Redactor::new(url);
+        let parsed = parse_url(url, &redactor)?;
         if let Some(branch) = &branch {
             check_branch(branch)?;
         }
@@ -124,11 +131,13 @@ impl Project {
                     path: destination.to_owned(),
                 })
             }
-            Err(Refusal::Io(err)) => return Err(clone_error(url, destination, Box::new(err))),
+            Err(Refusal::Io(err)) => {
+                return Err(clone_error(&redactor, destination, Box::new(err)))
+            }
         };
         let cancel = cancel.unwrap_or_default();
         let job = Job {
-            url,
+            redactor: &redactor,
             destination,
             branch: branch.as_deref(),
             depth,
@@ -138,7 +147,7 @@ impl Project {
             return Err(job.cancelled_error());
         }
         let staging = Staging::new(destination, before)
-            .map_err(|err| clone_error(url, destination, Box::new(err)))?;
+            .map_err(|err| clone_error(&redactor, destination, Box::new(err)))?;
 
         let tracker = Tracker::new();
         let mut progress = progress;
@@ -155,7 +164,7 @@ impl Project {
                     path: destination.to_owned(),
                 }
             } else {
-                clone_error(url, destination, Box::new(err))
+                clone_error(&redactor, destination, Box::new(err))
             }
         })?;
         if let Some(callback) = progress.as_mut() {
@@ -169,7 +178,7 @@ impl Project {
 
 /// One clone's inputs, for the gix part and for naming its errors.
 struct Job<'a> {
-    url: &'a str,
+    redactor: &'a Redactor,
     destination: &'a Path,
     branch: Option<&'a str>,
     depth: Option<NonZeroU32>,
@@ -183,7 +192,7 @@ impl Job<'_> {
 
     fn cancelled_error(&self) -> Error {
         Error::Cancelled {
-            url: self.url.to_owned(),
+            url: self.redactor.url(),
             path: self.destination.to_owned(),
         }
     }
@@ -213,13 +222,9 @@ impl Job<'_> {
             return self.cancelled_error();
         }
         if let Some(branch) = self.branch.filter(|_| is_missing_ref(&err)) {
-            return Error::BranchNotFound {
-                url: self.url.to_owned(),
-                branch: branch.to_owned(),
-                source: Box::new(err),
-            };
+            return branch_not_found(self.redactor, branch, &err);
         }
-        clone_error(self.url, self.destination, Box::new(err))
+        clone_error(self.redactor, self.destination, self.redactor.error(&err))
     }
 }
 
@@ -259,16 +264,16 @@ fn with_progress_reports<T>(
 }
 
 /// Parses `url` as git would, refusing transports gix cannot clone over.
-fn parse_url(url: &str) -> Result<gix::Url> {
+fn parse_url(url: &str, redactor: &Redactor) -> Result<gix::Url> {
     let invalid = |source: BoxError| Error::InvalidUrl {
-        url: url.to_owned(),
+        url: redactor.url(),
         source,
     };
     if url.trim().is_empty() {
         return Err(invalid("the URL is empty".into()));
     }
     let parsed =
-        gix::url::parse(gix::bstr::BStr::new(url)).map_err(|err| invalid(Box::new(err)))?;
+        gix::url::parse(gix::bstr::BStr::new(url)).map_err(|err| invalid(redactor.error(&err)))?;
     use gix::url::Scheme;
     match &parsed.scheme {
         Scheme::File | Scheme::Git | Scheme::Ssh | Scheme::Http | Scheme::Https => {}
@@ -317,10 +322,54 @@ fn is_missing_ref(err: &gix::Error) -> bool {
     false
 }
 
-fn clone_error(url: &str, destination: &Path, source: BoxError) -> Error {
+/// [`Error::Clone`]; a `source` from gix goes through
+/// [`Redactor::error`] first.
+fn clone_error(redactor: &Redactor, destination: &Path, source: BoxError) -> Error {
     Error::Clone {
-        url: url.to_owned(),
+        url: redactor.url(),
         path: destination.to_owned(),
         source,
+    }
+}
+
+fn branch_not_found(
+    redactor: &Redactor,
+    branch: &str,
+    err: &(dyn std::error::Error + 'static),
+) -> Error {
+    Error::BranchNotFound {
+        url: redactor.url(),
+        branch: branch.to_owned(),
+        source: redactor.error(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The remote's answer, which gix quotes with the URL, is masked with it
+    /// (no test server here takes credentials: gix sends them over neither
+    /// `http://` nor `git://`).
+    #[test]
+    fn branch_not_found_masks_the_url_in_its_display_debug_and_source() {
+        let url = "https://alice:hunter2@example.com/r.git";
+        let answer = std::io::Error::other(format!("{url} didn't have any ref that matched"));
+
+        let err = branch_not_found(&Redactor::new(url), "topic", &answer);
+
+        let source = std::error::Error::source(&err).expect("a source");
+        for shown in [
+            err.to_string(),
+            format!("{err:?}"),
+            source.to_string(),
+            format!("{source:?}"),
+        ] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        assert_eq!(
+            err.to_string(),
+            "https://alice:***@example.com/r.git has no branch or tag \"topic\""
+        );
     }
 }

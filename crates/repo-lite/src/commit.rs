@@ -10,7 +10,7 @@ use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefE
 use gix::refs::{FullName, Target};
 
 use crate::error::{BoxError, Error, Result};
-use crate::filter::{CleanFilter, FilterError};
+use crate::filter::{CleanFilter, FilterError, WrittenAttributes};
 use crate::history::HeadState;
 use crate::index::{IndexChange, LoadedIndex};
 use crate::paths::{self, RepoPath};
@@ -157,10 +157,8 @@ impl Project {
             .load(&self.repo, head.tree)
             .map_err(|err| self.index_error(err))?;
         let tree = self
-            .repo
-            .write_object(gix::objs::Tree::empty())
-            .map_err(|err| commit_error(err.into()))?
-            .detach();
+            .keep(&gix::objs::Tree::empty())
+            .map_err(|err| commit_error(err.into()))?;
         let commit = self
             .write_commit(&author, &committer, message, tree, &head)
             .map_err(commit_error)?;
@@ -239,7 +237,21 @@ impl Project {
             .index_cache
             .load(&self.repo, head.tree)
             .map_err(|err| self.index_error(err))?;
-        let mut filter = None;
+        // The `.gitattributes` files written here apply to the other files,
+        // as they would for `git add` after writing them all.
+        let attributes: Vec<(BString, &[u8])> = ready
+            .iter()
+            .zip(changes)
+            .filter_map(|(checked, (_, change))| match change {
+                Change::Add(contents) | Change::Update(contents)
+                    if checked.path.is_attributes_file() =>
+                {
+                    Some((checked.path.to_bstring(), *contents))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut filter = (None, attributes.as_slice());
         let mut planned = Vec::with_capacity(changes.len());
         let mut work = changes.iter().zip(ready);
         let planning = work.try_for_each(|((given, change), checked)| {
@@ -257,21 +269,25 @@ impl Project {
             self.index_cache.put_back(index);
             return Ok(Outcome::Unchanged);
         }
+        // gix's plumbing editor: the one on top validates every entry of each
+        // tree it writes and looks each one up on disk (a `stat` per entry),
+        // but the paths were checked above, the blobs were just written, and
+        // the other entries come from `HEAD`.
         let mut editor = self
             .repo
             .edit_tree(head.tree)
-            .map_err(|err| commit_error(err.into()))?;
+            .map_err(|err| commit_error(err.into()))?
+            .detach();
         for plan in &planned {
             match plan.write {
-                Some((_, kind, blob)) => editor.upsert(plan.path.to_bstring(), kind, blob),
-                None => editor.remove(plan.path.to_bstring()),
+                Some((_, kind, blob)) => editor.upsert(plan.path.components(), kind, blob),
+                None => editor.remove(plan.path.components()),
             }
             .map_err(|err| commit_error(err.into()))?;
         }
         let tree = editor
-            .write()
-            .map_err(|err| commit_error(err.into()))?
-            .detach();
+            .write(|tree| self.keep(tree))
+            .map_err(|err| commit_error(err.into()))?;
         let commit = self
             .write_commit(author, committer, message, tree, head)
             .map_err(commit_error)?;
@@ -321,14 +337,16 @@ impl Project {
     }
 
     /// Filters one change's contents as `git add` would and writes its blob;
-    /// `None` when it would change nothing.
+    /// `None` when it would change nothing. `filter` is the commit's clean
+    /// filter, made on first use, and the `.gitattributes` files the commit
+    /// writes (see [`CleanFilter::new`]).
     fn plan<'a, 's>(
         &'s self,
         given: &Path,
         change: &Change<'a>,
         checked: Checked,
         index: &mut LoadedIndex,
-        filter: &mut Option<CleanFilter<'s>>,
+        (filter, attributes): &mut (Option<CleanFilter<'s>>, &WrittenAttributes<'_>),
     ) -> Result<Option<Plan<'a>>> {
         let Checked {
             path,
@@ -353,7 +371,7 @@ impl Project {
                             })
                             .map_err(|err| commit_error(err.into()))?;
                         filter.insert(
-                            CleanFilter::new(&self.repo, &self.filters, files)
+                            CleanFilter::new(&self.repo, &self.filters, files, attributes)
                                 .map_err(|err| commit_error(err.into()))?,
                         )
                     }
@@ -423,13 +441,19 @@ impl Project {
             parents: parents.iter().copied().collect(),
             extra_headers: Vec::new(),
         };
-        let id = self.repo.write_object(&commit)?.detach();
+        let id = self.keep(&commit)?;
         Ok(NewCommit {
             id,
             tree,
             committer,
             log_message,
         })
+    }
+
+    /// Puts `object` in the object memory, to be written (or, if it is on
+    /// disk already, freshened) before the branch moves; see `objects`.
+    fn keep(&self, object: &dyn gix::objs::WriteTo) -> Result<ObjectId, gix::Error> {
+        gix::objs::Write::write(&self.repo.objects, object)
     }
 
     /// Writes the objects in memory to disk, then moves the current branch

@@ -46,9 +46,10 @@ impl Project {
     ///
     /// Refuses ([`Error::DeleteRefused`], nothing removed) a symbolic link,
     /// the file system root, the home directory or any directory containing
-    /// it, the current directory or any directory containing it, a directory that is not the top level of a git work tree, and a
-    /// subdirectory of one. [`Error::Delete`] reports a failure to inspect
-    /// `path` or to remove it.
+    /// it, the current directory or any directory containing it, a directory
+    /// that is not the top level of a git work tree, and a subdirectory of
+    /// one. [`Error::Delete`] reports a failure to inspect `path` or to
+    /// remove it.
     pub fn delete(path: impl AsRef<Path>) -> Result<()> {
         let given = path.as_ref();
         let target = check_deletable(given)?;

@@ -10,6 +10,9 @@ use crate::paths::PathError;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong in repo-lite.
+///
+/// `Send + Sync + 'static`, so it fits in `Box<dyn std::error::Error + Send
+/// + Sync>` and crosses threads.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -224,7 +227,7 @@ pub enum Error {
     /// repo-lite cannot clone over; nothing was written or sent.
     #[error("invalid repository URL {url:?}")]
     InvalidUrl {
-        /// The URL as given.
+        /// The URL as given, credentials masked (`https://user:***@host/`).
         url: String,
         /// What is wrong with it.
         #[source]
@@ -242,9 +245,13 @@ pub enum Error {
     /// Cloning `url` failed: the host is unreachable, there is no repository
     /// there, authentication failed, or writing the clone failed. The
     /// destination is as it was.
+    ///
+    /// The URL's password (and, over HTTP(S), a user name given alone: a
+    /// token) is masked here, as in every error carrying a clone URL, and
+    /// gix's errors in `source` are replaced by their masked messages.
     #[error("cannot clone {url} into {path}")]
     Clone {
-        /// The URL as given.
+        /// The URL as given, credentials masked (`https://user:***@host/`).
         url: String,
         /// The destination as given.
         path: PathBuf,
@@ -257,7 +264,7 @@ pub enum Error {
     /// it was.
     #[error("{url} has no branch or tag {branch:?}")]
     BranchNotFound {
-        /// The URL as given.
+        /// The URL as given, credentials masked (`https://user:***@host/`).
         url: String,
         /// The branch as given.
         branch: String,
@@ -270,7 +277,7 @@ pub enum Error {
     /// as it was.
     #[error("cloning {url} into {path} was cancelled")]
     Cancelled {
-        /// The URL as given.
+        /// The URL as given, credentials masked (`https://user:***@host/`).
         url: String,
         /// The destination as given.
         path: PathBuf,

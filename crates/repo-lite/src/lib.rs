@@ -85,6 +85,29 @@ pub use paths::{FileKind, PathError};
 pub use project::{InitOptions, Project, DEFAULT_BRANCH};
 pub use signature::Signature;
 
+// What the docs promise about threads, checked at compile time: a change
+// that made one of these types lose `Send` or `Sync` fails the build.
+const _: () = {
+    const fn send<T: Send>() {}
+    const fn send_sync<T: Send + Sync + 'static>() {}
+    send::<Project>();
+    send::<CloneOptions>();
+    send_sync::<CloneProgress>();
+    // The error and its typed sources.
+    send_sync::<Error>();
+    send_sync::<PathError>();
+    send_sync::<DeleteRefusal>();
+};
+
+/// A [`Project`] is not `Sync` (its caches have no locks), as its docs say:
+///
+/// ```compile_fail
+/// fn sync<T: Sync>() {}
+/// sync::<repo_lite::Project>();
+/// ```
+#[cfg(doctest)]
+struct ProjectIsNotSync;
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -12,11 +12,18 @@
 //! Once written, the last commit's trees and the commit itself stay in the
 //! object memory (and are not written again): the next commit starts from
 //! them, and would otherwise read them back from disk.
+//!
+//! As git's `write_object_file` does, an object already on disk is not
+//! written again, only freshened (its modification time set to now, so that
+//! a concurrent `git gc` does not prune it as old and unreachable just as the
+//! new commit comes to name it); and a new object goes through a temporary
+//! `tmp_obj_*` file in its fan-out directory, the name `git prune` removes
+//! when a crash leaves one behind.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gix::hash::ObjectId;
 use gix::zlib::stream::deflate::{Compress, FlushCompress};
@@ -113,6 +120,8 @@ impl LooseWriter {
         Ok(())
     }
 
+    /// Writes one object unless it is on disk already, in which case it is
+    /// freshened instead.
     fn write(
         &self,
         repo: &gix::Repository,
@@ -120,15 +129,44 @@ impl LooseWriter {
         kind: gix::objs::Kind,
         data: &[u8],
     ) -> io::Result<()> {
-        let directory = repo.objects.store_ref().path();
+        let path = ObjectPath::new(repo.objects.store_ref().path(), id);
+        if freshen(&path.file) {
+            return Ok(());
+        }
         let mut state = self.state.borrow_mut();
         let (compress, buffer) =
             state.get_or_insert_with(|| (Compress::new(self.level), vec![0; CHUNK]));
         let header = gix::objs::encode::loose_header(kind, data.len() as u64);
-        let mut file = temporary_object(directory)?;
+        let mut file = temporary_object(&path.fan_out)?;
         deflate(compress, buffer, &[&header, data], file.as_file_mut())?;
-        persist(directory, id, file)
+        file.persist(&path.file).map(drop).map_err(|err| err.error)
     }
+}
+
+/// Where a loose object lives: `<objects>/<2 hex>/<38 hex>`.
+struct ObjectPath {
+    fan_out: PathBuf,
+    file: PathBuf,
+}
+
+impl ObjectPath {
+    fn new(objects: &Path, id: &ObjectId) -> ObjectPath {
+        let hex = id.to_hex().to_string();
+        let (fan_out, rest) = hex.split_at(2);
+        let fan_out = objects.join(fan_out);
+        let file = fan_out.join(rest);
+        ObjectPath { fan_out, file }
+    }
+}
+
+/// Sets the modification time of the object file at `path` to now, as git's
+/// `freshen_loose_object` does; `false` when there is none (the usual case,
+/// one failed `open`) or it cannot be freshened, and the object is to be
+/// written, as git then writes it.
+fn freshen(path: &Path) -> bool {
+    std::fs::File::open(path)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+        .is_ok()
 }
 
 /// Puts an object that is on disk back into the object memory; `false` if
@@ -188,36 +226,29 @@ fn deflate(
     Ok(())
 }
 
-/// A temporary file in the objects directory, read-only as git makes
-/// object files.
-fn temporary_object(directory: &Path) -> io::Result<tempfile::NamedTempFile> {
+/// A temporary object file `tmp_obj_<random>` in `fan_out`, as git names
+/// them (`git prune` removes stale ones), read-only as git makes object
+/// files; the fan-out directory is made when missing, as git makes it.
+fn temporary_object(fan_out: &Path) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMPORARY_PREFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o444));
     }
-    builder.tempfile_in(directory)
-}
-
-/// Renames `file` to the object file `<directory>/<2 hex>/<38 hex>`.
-fn persist(directory: &Path, id: &ObjectId, file: tempfile::NamedTempFile) -> io::Result<()> {
-    let hex = id.to_hex().to_string();
-    let (fan_out, rest) = hex.split_at(2);
-    let target = directory.join(fan_out).join(rest);
-    match file.persist(&target) {
-        Ok(_) => Ok(()),
-        Err(failed) if failed.error.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(directory.join(fan_out))?;
-            failed
-                .file
-                .persist(&target)
-                .map(drop)
-                .map_err(|err| err.error)
+    match builder.tempfile_in(fan_out) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(fan_out)?;
+            builder.tempfile_in(fan_out)
         }
-        Err(failed) => Err(failed.error),
+        other => other,
     }
 }
+
+/// The prefix of git's temporary object files (`create_tmpfile` in git's
+/// `object-file.c`), which `git prune` looks for.
+const TEMPORARY_PREFIX: &str = "tmp_obj_";
 
 #[cfg(test)]
 mod tests {

@@ -125,6 +125,14 @@ impl RepoPath {
         out
     }
 
+    /// Whether the path names a `.gitattributes` file, which git reads
+    /// attributes from.
+    pub(crate) fn is_attributes_file(&self) -> bool {
+        self.parts
+            .last()
+            .is_some_and(|name| name.as_slice() == b".gitattributes")
+    }
+
     /// The path's components, for tree lookups.
     pub(crate) fn components(&self) -> impl Iterator<Item = &[u8]> {
         self.parts.iter().map(|part| part.as_slice())

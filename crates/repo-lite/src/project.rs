@@ -74,6 +74,12 @@ impl InitOptions {
 /// (they reach the disk before the branch moves). Other programs (git
 /// itself) may change the repository between calls: when the index file or
 /// `HEAD` is not what the project left, it reads them again.
+///
+/// A `Project` can move to another thread ([`Send`]) but not be shared
+/// between threads (it is not [`Sync`]): those caches have no locks. Open
+/// one handle per thread; git's locks keep their commits apart, and a
+/// commit that finds its branch moved fails with
+/// [`Error::BranchMoved`](crate::Error::BranchMoved).
 pub struct Project {
     pub(crate) repo: gix::Repository,
     pub(crate) root: PathBuf,

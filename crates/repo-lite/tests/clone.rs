@@ -448,3 +448,69 @@ fn clone_root_gets_the_mode_of_a_new_directory_not_a_private_temporary_one() {
     let mode = |path: &Path| path.metadata().expect("metadata").permissions().mode() & 0o7777;
     assert_eq!(mode(&fixture.dest()), mode(&fresh));
 }
+
+/// Everything an error shows: its Display and Debug, and those of every
+/// source in its chain.
+fn everything_shown(err: &Error) -> Vec<String> {
+    let mut shown = vec![err.to_string(), format!("{err:?}")];
+    let mut source = std::error::Error::source(err);
+    while let Some(current) = source {
+        shown.push(current.to_string());
+        shown.push(format!("{current:?}"));
+        source = current.source();
+    }
+    shown
+}
+
+/// Asserts that no part of `err` shows `secret`, and that its Display shows
+/// the URL with `masked` in its place.
+fn assert_masked(err: &Error, secret: &str, masked: &str) {
+    for shown in everything_shown(err) {
+        assert!(!shown.contains(secret), "{secret} shown in {shown}");
+    }
+    assert!(err.to_string().contains(masked), "{err}");
+}
+
+/// A password (percent-encoded or not) or a token in a clone URL never
+/// appears in an error: not in its Display, its Debug, nor in any error of
+/// its source chain, gix's included (which quote the URL). Nothing listens
+/// on the port, so nothing leaves the machine.
+#[test]
+fn credentials_in_a_clone_url_are_masked_in_every_error_and_its_sources() {
+    let fixture = Fixture::new();
+    let port = common::free_port();
+    let no_such_branch = || CloneOptions::default().branch("no-such-branch");
+    for scheme in ["https", "http", "git", "ssh"] {
+        for (password, secret) in [("hunter2-Pa55", "Pa55"), ("hunter2%2FPa55", "Pa55")] {
+            let url = format!("{scheme}://alice:{password}@127.0.0.1:{port}/origin.git");
+            let err = Project::clone_repo(&url, fixture.dest(), no_such_branch())
+                .expect_err("nothing listens");
+            assert!(matches!(err, Error::Clone { .. }), "{err:?}");
+            assert_masked(&err, secret, "alice:***@127.0.0.1");
+            assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+        }
+    }
+
+    let token = format!("https://ghp_T0KEN@127.0.0.1:{port}/origin.git");
+    let err = Project::clone_repo(&token, fixture.dest(), CloneOptions::default())
+        .expect_err("nothing listens");
+    assert_masked(&err, "T0KEN", "https://***@127.0.0.1");
+
+    // Refused before anything is sent; gix's parse error quotes its input.
+    for url in [
+        "ftp://alice:hunter2-Pa55@127.0.0.1/origin.git",
+        "https://alice:hunter2-Pa55@exa mple.com/origin.git",
+    ] {
+        let err = Project::clone_repo(url, fixture.dest(), CloneOptions::default())
+            .expect_err("an invalid URL");
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+        assert_masked(&err, "Pa55", "alice:***@");
+    }
+
+    let cancelled = CloneOptions::default().cancel_flag(Arc::new(AtomicBool::new(true)));
+    let url = format!("https://alice:hunter2-Pa55@127.0.0.1:{port}/origin.git");
+    let err = Project::clone_repo(&url, fixture.dest(), cancelled).expect_err("cancelled");
+    assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+    assert_masked(&err, "Pa55", "alice:***@127.0.0.1");
+    assert_eq!(fixture.entries(), ["origin"]);
+}

@@ -12,6 +12,12 @@ use repo_lite::Error;
 /// The blob id `git add` gives `path` with `contents`, in a copy of the
 /// repository at `root`.
 fn blob_git_would_add(root: &Path, path: &str, contents: &[u8]) -> String {
+    blobs_git_would_add(root, &[(path, contents)], &["add", "--", path]).remove(0)
+}
+
+/// Copies the repository at `root`, writes `files` into the copy and runs
+/// `git add` there; returns the blob ids git staged for them.
+fn blobs_git_would_add(root: &Path, files: &[(&str, &[u8])], add: &[&str]) -> Vec<String> {
     let copy = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("cp")
         .arg("-a")
@@ -21,9 +27,22 @@ fn blob_git_would_add(root: &Path, path: &str, contents: &[u8]) -> String {
         .unwrap();
     assert!(status.success());
     let copy = copy.path().join("copy");
-    std::fs::write(copy.join(path), contents).unwrap();
-    git(&copy, &["add", "--", path]);
-    git(&copy, &["rev-parse", &format!(":{path}")])
+    for (path, contents) in files {
+        let file = copy.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, contents).unwrap();
+    }
+    git(&copy, add);
+    blobs_at(&copy, "", files)
+}
+
+/// The blob ids of `files`' paths in `rev` of the repository at `dir` (the
+/// index when `rev` is empty).
+fn blobs_at(dir: &Path, rev: &str, files: &[(&str, &[u8])]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(path, _)| git(dir, &["rev-parse", &format!("{rev}:{path}")]))
+        .collect()
 }
 
 #[test]
@@ -203,4 +222,81 @@ fn a_staged_gitattributes_dropped_with_its_directory_no_longer_applies() {
         blob_of(&root, contents)
     );
     assert_clean_and_sound(&root);
+}
+
+/// `.gitattributes` files written by a commit apply to the other files of
+/// the same commit (and to themselves), as after writing them all and
+/// `git add -A`: the new rules, not the ones they replace.
+#[test]
+fn gitattributes_written_in_the_same_commit_apply_to_its_other_files_as_git_add_all() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project
+        .add_file(".gitattributes", "* -text\n", "No conversion")
+        .unwrap();
+    let crlf = b"one\r\ntwo\r\n".as_slice();
+    // The files before the rules that govern them, in the list.
+    let files: [(&str, &[u8]); 5] = [
+        ("a.txt", crlf),
+        ("sub/b.dat", crlf),
+        ("sub/c.txt", crlf),
+        (".gitattributes", b"* text=auto\r\n"),
+        ("sub/.gitattributes", b"*.dat -text\n"),
+    ];
+    let expected = blobs_git_would_add(&root, &files, &["add", "-A"]);
+
+    project.write_files(&files, "New rules").unwrap();
+
+    let committed = blobs_at(&root, "HEAD", &files);
+    assert_eq!(committed, expected);
+    // The oracle did convert: a.txt and the new rules themselves got LF,
+    // sub/b.dat kept its CRLF.
+    assert_eq!(committed[0], blob_of(&root, b"one\ntwo\n"));
+    assert_eq!(committed[1], blob_of(&root, crlf));
+    assert_eq!(committed[3], blob_of(&root, b"* text=auto\n"));
+    assert_clean_and_sound(&root);
+}
+
+/// Where a commit writes one `.gitattributes`, the others still come from
+/// the work tree, or from the index where the work tree has none.
+#[test]
+fn a_new_gitattributes_leaves_the_other_directories_rules_as_they_were() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project
+        .write_files(
+            &[
+                ("kept/.gitattributes", "*.txt text=auto\n"),
+                ("staged/.gitattributes", "*.txt text=auto\n"),
+            ],
+            "Rules",
+        )
+        .unwrap();
+    // Only in the index now; and changed (not committed) in the work tree.
+    std::fs::remove_file(root.join("staged/.gitattributes")).unwrap();
+    std::fs::write(root.join("kept/.gitattributes"), "*.txt -text\n").unwrap();
+    let crlf = b"one\r\ntwo\r\n".as_slice();
+    let files: [(&str, &[u8]); 4] = [
+        ("kept/a.txt", crlf),
+        ("staged/b.txt", crlf),
+        ("new/c.txt", crlf),
+        ("new/.gitattributes", b"*.txt text=auto\n"),
+    ];
+    // `git add -A` would stage the deletion of staged/.gitattributes too.
+    let add = [
+        "add",
+        "--",
+        "kept/a.txt",
+        "staged/b.txt",
+        "new/c.txt",
+        "new/.gitattributes",
+    ];
+    let expected = blobs_git_would_add(&root, &files, &add);
+
+    project.write_files(&files, "Three files").unwrap();
+
+    let committed = blobs_at(&root, "HEAD", &files);
+    assert_eq!(committed, expected);
+    let lf = blob_of(&root, b"one\ntwo\n");
+    assert_eq!(committed[..3], [blob_of(&root, crlf), lf.clone(), lf]);
 }

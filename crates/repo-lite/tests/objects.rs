@@ -7,26 +7,61 @@ use std::path::Path;
 
 use common::{assert_clean_and_sound, git, new_project};
 
-/// The loose object files under `.git/objects`, with their sizes.
-fn loose_objects(root: &Path) -> Vec<(String, u64)> {
+/// Every file under `.git/objects` but in `info` and `pack`, as a path
+/// relative to it (`xx/<38 hex>` for a loose object), with its size.
+fn files_in_objects(root: &Path) -> Vec<(String, u64)> {
+    let objects = root.join(".git/objects");
     let mut found = Vec::new();
-    for fan_out in std::fs::read_dir(root.join(".git/objects")).expect("objects directory") {
-        let fan_out = fan_out.expect("entry");
-        let name = fan_out.file_name().to_string_lossy().into_owned();
-        if name.len() != 2 {
+    for entry in std::fs::read_dir(&objects).expect("objects directory") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let meta = entry.metadata().expect("metadata");
+        if !meta.is_dir() {
+            found.push((name, meta.len()));
             continue;
         }
-        for object in std::fs::read_dir(fan_out.path()).expect("fan-out directory") {
-            let object = object.expect("entry");
-            let size = object.metadata().expect("metadata").len();
+        if name == "info" || name == "pack" {
+            continue;
+        }
+        for file in std::fs::read_dir(entry.path()).expect("fan-out directory") {
+            let file = file.expect("entry");
+            let size = file.metadata().expect("metadata").len();
             found.push((
-                format!("{name}{}", object.file_name().to_string_lossy()),
+                format!("{name}/{}", file.file_name().to_string_lossy()),
                 size,
             ));
         }
     }
     found.sort();
     found
+}
+
+/// Whether `relative` (from [`files_in_objects`]) names a loose object.
+fn is_loose_object(relative: &str) -> bool {
+    relative.len() == 41
+        && relative.as_bytes()[2] == b'/'
+        && relative
+            .bytes()
+            .filter(|&b| b != b'/')
+            .all(|b| b.is_ascii_hexdigit())
+}
+
+/// The loose objects under `.git/objects`, as ids, with their file sizes.
+fn loose_objects(root: &Path) -> Vec<(String, u64)> {
+    files_in_objects(root)
+        .into_iter()
+        .filter(|(relative, _)| is_loose_object(relative))
+        .map(|(relative, size)| (relative.replace('/', ""), size))
+        .collect()
+}
+
+/// The other files there: what a crash can leave.
+fn stray_object_files(root: &Path) -> Vec<String> {
+    files_in_objects(root)
+        .into_iter()
+        .map(|(relative, _)| relative)
+        .filter(|relative| !is_loose_object(relative))
+        .collect()
 }
 
 #[test]
@@ -93,5 +128,141 @@ fn a_refused_change_leaves_no_objects_behind() {
     // The blob of ok.txt, kept in memory by the refused call, is not written
     // with the next commit either: only b's blob, a tree and the commit.
     assert_eq!(loose_objects(&root).len(), before.len() + 3);
+    assert_clean_and_sound(&root);
+}
+
+/// Runs `git args...` in `dir` with `input` on its stdin; its trimmed stdout.
+fn git_with_input(dir: &Path, args: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the git CLI runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write to git");
+    let output = child.wait_with_output().expect("git's output");
+    assert!(output.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The file of the loose object `id`.
+fn object_file(root: &Path, id: &str) -> std::path::PathBuf {
+    root.join(".git/objects").join(&id[..2]).join(&id[2..])
+}
+
+/// As git does (`write_object_file` freshens an object it finds rather than
+/// writing it again), a blob and a tree that git already wrote keep their
+/// files, and only their modification time moves to now, so that a
+/// concurrent `git gc` does not prune them as old just as the commit names
+/// them.
+#[cfg(unix)]
+#[test]
+fn objects_already_on_disk_are_freshened_not_written_again() {
+    use std::os::unix::fs::MetadataExt;
+    use std::time::{Duration, SystemTime};
+
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    let blob = git_with_input(&root, &["hash-object", "-w", "--stdin"], b"shared\n");
+    let tree = git_with_input(
+        &root,
+        &["mktree"],
+        format!("100644 blob {blob}\tshared.txt\n").as_bytes(),
+    );
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    let mut inodes = Vec::new();
+    for id in [&blob, &tree] {
+        let file = std::fs::File::open(object_file(&root, id)).expect("the object file");
+        file.set_modified(old).expect("backdate the object");
+        inodes.push(file.metadata().expect("metadata").ino());
+    }
+    let before_commit = SystemTime::now() - Duration::from_secs(1);
+
+    project
+        .add_file("shared.txt", "shared\n", "Add shared")
+        .expect("add");
+
+    assert_eq!(git(&root, &["rev-parse", "HEAD^{tree}"]), tree);
+    for (id, inode) in [&blob, &tree].into_iter().zip(inodes) {
+        let meta = std::fs::metadata(object_file(&root, id)).expect("metadata");
+        assert_eq!(meta.ino(), inode, "{id} was written again");
+        let modified = meta.modified().expect("mtime");
+        assert!(
+            modified >= before_commit,
+            "{id} not freshened: {modified:?}"
+        );
+    }
+    assert_clean_and_sound(&root);
+}
+
+/// Incompressible bytes: the object file is as large as the contents.
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_u32;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}
+
+/// The child half: a file size limit of 1 MiB, with SIGXFSZ's default
+/// action, kills the process while it writes a 4 MiB object, as a crash
+/// would. What is left is a `tmp_obj_*` file, which `git prune` removes.
+#[cfg(unix)]
+#[test]
+fn an_object_write_killed_midway_leaves_only_a_file_git_prune_removes() {
+    use std::os::unix::process::ExitStatusExt;
+
+    if common::in_child() {
+        let root = std::env::var("REPO_LITE_TEST_ROOT").unwrap();
+        let project = repo_lite::Project::open(&root)
+            .unwrap()
+            .with_signature(common::tester());
+        let result = project.add_file("random.bin", random_bytes(4 << 20), "Add random");
+        println!("NOT KILLED: {result:?}");
+        return;
+    }
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project.add_file("keep.txt", "keep\n", "Add keep").unwrap();
+    let before = common::git_state(&root);
+
+    let output = common::run_in_child(
+        "an_object_write_killed_midway_leaves_only_a_file_git_prune_removes",
+        "ulimit -f 2048;",
+        &[("REPO_LITE_TEST_ROOT", root.to_str().unwrap())],
+        std::time::Duration::from_secs(60),
+    );
+
+    const SIGXFSZ: i32 = 25;
+    assert_eq!(
+        output.status.signal(),
+        Some(SIGXFSZ),
+        "child: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let strays = stray_object_files(&root);
+    assert_eq!(strays.len(), 1, "{strays:?}");
+    let (fan_out, name) = strays[0].split_once('/').expect("in a fan-out directory");
+    assert_eq!(fan_out.len(), 2, "{strays:?}");
+    assert!(name.starts_with("tmp_obj_"), "{strays:?}");
+    assert_eq!(common::git_state(&root), before);
+
+    git(&root, &["prune", "--expire=now"]);
+
+    assert_eq!(stray_object_files(&root), Vec::<String>::new());
     assert_clean_and_sound(&root);
 }

@@ -38,7 +38,8 @@ impl std::fmt::Display for ClonePhase {
 }
 
 /// A snapshot of a clone's progress, handed to the callback of
-/// [`CloneOptions::on_progress`](crate::CloneOptions::on_progress).
+/// [`CloneOptions::on_progress`](crate::CloneOptions::on_progress) on a
+/// helper thread; plain data, `Send` and `Sync`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CloneProgress {
