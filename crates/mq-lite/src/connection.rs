@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::channel::{Call, ChannelSlot};
+use crate::channel::ChannelSlot;
 use crate::declare::{check_queue_name_syntax, Declaration, QueueInfo, QueueOptions};
 use crate::dial::Dialer;
 use crate::error::{Error, Result};
@@ -245,19 +245,10 @@ impl Connection {
         check_queue_name_syntax(name)?;
         // A passive declare of a missing queue closes its channel: use a throwaway one.
         let slot = ChannelSlot::new(self.inner.clone(), Arc::new(Declaration::existing()), false);
-        let timeout = self.inner.timeouts().request;
-        let call = Call {
-            operation: "inspect",
-            queue: name,
-            timeout,
-            bytes: 0,
-        };
+        let call = self.inner.request("inspect", name);
         let inspected = slot.with(call, |open| {
-            open.within(Instant::now() + timeout, |channel| {
-                channel.queue_declare_passive(name).map(|queue| QueueInfo {
-                    message_count: queue.declared_message_count().unwrap_or(0),
-                    consumer_count: queue.declared_consumer_count().unwrap_or(0),
-                })
+            open.within(Instant::now() + call.timeout, |channel| {
+                QueueInfo::inspect(channel, name)
             })
         });
         match inspected {

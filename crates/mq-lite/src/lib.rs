@@ -82,6 +82,7 @@
 //! [amiquip]: https://docs.rs/amiquip
 #![deny(missing_docs, unsafe_code)]
 
+mod amqp_error;
 mod channel;
 mod connection;
 mod consumer;
@@ -96,6 +97,7 @@ mod message;
 mod publish;
 mod queue;
 mod reconnect;
+mod threads;
 mod url;
 mod watchdog;
 
@@ -107,7 +109,7 @@ pub use declare::{
 };
 pub use delivery::Delivery;
 pub use error::{BoxError, Error, Result};
-pub use headers::HeaderValue;
+pub use headers::{HeaderValue, MAX_HEADER_DEPTH};
 pub use message::{Message, Properties};
 pub use queue::Queue;
 pub use reconnect::ReconnectPolicy;
