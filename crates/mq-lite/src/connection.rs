@@ -275,6 +275,12 @@ impl Connection {
         self.url.address()
     }
 
+    /// The connection the handles share, for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &SharedConnection {
+        &self.inner
+    }
+
     /// Closes the connection cleanly, reporting any error. Its queues and
     /// consumers fail with [`Error::ConnectionClosed`] afterwards, and a
     /// reconnection under way (in another thread) stops. Dropping the

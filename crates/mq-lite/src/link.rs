@@ -609,3 +609,38 @@ impl Closer {
         drop(guard);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::threads::tests::without_threads;
+    use crate::{ConnectOptions, Connection};
+
+    #[test]
+    fn without_its_thread_a_channel_close_on_a_stalled_broker_ends_within_the_request_timeout() {
+        let broker = testkit::Broker::start();
+        let timeout = Duration::from_secs(2);
+        let connection =
+            Connection::open_with(&ConnectOptions::new(broker.url()).request_timeout(timeout))
+                .unwrap();
+        let shared = connection.shared();
+        let Opened {
+            channel, socket, ..
+        } = shared.open_channel(shared.request("test", "")).unwrap();
+        let closer = without_threads(|| Closer::start(Arc::clone(shared.patience()), timeout));
+        assert!(
+            closer.sender.lock().unwrap().is_none(),
+            "the thread was refused"
+        );
+
+        broker.pause(true);
+        let started = Instant::now();
+        // Refused again: the close is made here, under the watchdog.
+        without_threads(|| closer.close(channel, &socket));
+        let elapsed = started.elapsed();
+        broker.pause(false);
+        eprintln!("a close in place on a paused broker returned in {elapsed:?}");
+        assert!(elapsed >= timeout, "{elapsed:?}");
+        assert!(elapsed < timeout * 2, "{elapsed:?}");
+    }
+}

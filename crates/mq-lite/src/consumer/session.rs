@@ -289,3 +289,58 @@ impl Thread {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::threads::tests::without_threads;
+    use crate::{Connection, ConsumeOptions, Error, QueueOptions};
+
+    #[test]
+    fn a_consumer_whose_thread_cannot_start_is_a_typed_error_and_its_channel_is_closed() {
+        // No other test of this binary uses the shared broker: every channel
+        // on it is this test's.
+        let broker = testkit::shared_broker();
+        let channels = || {
+            broker
+                .rabbitmqctl(&["list_channels", "-q", "--no-table-headers", "number"])
+                .lines()
+                .count()
+        };
+        let connection = Connection::open(&broker.url()).unwrap();
+        let queue = connection
+            .declare_queue(
+                "mq-lite.unit.consumer-thread",
+                &QueueOptions::default().durable(false).auto_delete(true),
+            )
+            .unwrap();
+        assert_eq!(channels(), 1, "the queue handle's channel");
+
+        let started = std::time::Instant::now();
+        let err = without_threads(|| queue.consume(&ConsumeOptions::default())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ThreadSpawnFailed {
+                    thread: "consumer",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        // The channel opened for it is closed, in the background.
+        let waited = std::time::Instant::now();
+        while channels() != 1 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "{} channels",
+                channels()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        queue.publish(b"the connection goes on").unwrap();
+        assert_eq!(queue.info().unwrap().consumer_count, 0);
+    }
+}
