@@ -21,9 +21,9 @@ pub const URL_ENV_VAR: &str = "AMQP_URL";
 ///
 /// | Timeout | Default | Bounds |
 /// |---|---|---|
-/// | [`connection_timeout`](Self::connection_timeout) | 10 s | the TCP connect, then the AMQP handshake |
+/// | [`connection_timeout`](Self::connection_timeout) | 10 s | the host name's lookup, the TCP connect, then the AMQP handshake |
 /// | [`publish_timeout`](Self::publish_timeout) | 30 s | a publish (or batch) and the broker's confirm |
-/// | [`request_timeout`](Self::request_timeout) | 30 s | any other request: declare, get, purge, delete, inspect, consume, cancel, close |
+/// | [`request_timeout`](Self::request_timeout) | 30 s | any other request: opening a channel, declare, get, purge, delete, inspect, consume, cancel, close; and the same in the background (closing a dropped handle's channel), on top of any time the broker blocks the connection |
 ///
 /// ```
 /// use std::time::Duration;
@@ -94,7 +94,8 @@ impl ConnectOptions {
         }
     }
 
-    /// Sets the time allowed for the TCP connect, and again for the AMQP handshake.
+    /// Sets the time allowed for the host name's lookup, again for the TCP
+    /// connect, and again for the AMQP handshake.
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
         self.connection_timeout = timeout;
         self
@@ -103,7 +104,9 @@ impl ConnectOptions {
     /// Sets the time allowed for a publish: for the broker to take the
     /// message (or batch) and confirm it. Past it, the call fails with
     /// [`Error::PublishTimeout`]; the messages it sent may still reach the
-    /// queue. Under a [`ReconnectPolicy`], each attempt has this long.
+    /// queue, and if they could not even be sent in time, the connection
+    /// was given up (see there). Under a [`ReconnectPolicy`], each attempt
+    /// has this long.
     pub fn publish_timeout(mut self, timeout: Duration) -> Self {
         self.publish_timeout = timeout;
         self
@@ -288,7 +291,10 @@ impl Connection {
     ///
     /// Waits for the broker up to the request timeout; while the broker
     /// blocks the connection (it would not read the close), it drops the
-    /// connection at once.
+    /// connection at once. A channel being opened (by another thread)
+    /// when it is called is given 50 ms; then the connection is dropped
+    /// at once as well, which ends that open with
+    /// [`Error::ConnectionClosed`].
     pub fn close(self) -> Result<()> {
         self.inner.close()
     }

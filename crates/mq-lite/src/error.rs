@@ -99,10 +99,11 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// The broker did not answer in time: the handshake within the
-    /// connection timeout, or a request (declare, get, purge, delete,
-    /// inspect, consume, cancel, close) within the request timeout (see
-    /// [`ConnectOptions`](crate::ConnectOptions)).
+    /// The broker did not answer in time: the name lookup (`resolve`) or
+    /// the handshake (`connect`) within the connection timeout, or a
+    /// request (declare, get, purge, delete, inspect, consume, cancel,
+    /// close, or the channel open before one) within the request timeout
+    /// (see [`ConnectOptions`](crate::ConnectOptions)).
     ///
     /// amiquip cannot withdraw a request in flight, so a request left
     /// unanswered past its deadline gives up the connection (the broker had
@@ -111,7 +112,7 @@ pub enum Error {
     /// [`ReconnectPolicy`](crate::ReconnectPolicy).
     #[error("{operation} got no answer from the broker at {address} within {timeout:?}")]
     Timeout {
-        /// What was waiting: `connect`, `declare`, `get`, `close`, ...
+        /// What was waiting: `resolve`, `connect`, `declare`, `get`, `close`, ...
         operation: &'static str,
         /// `host:port` of the broker.
         address: String,
