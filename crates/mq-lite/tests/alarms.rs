@@ -12,10 +12,15 @@ use testkit::Broker;
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn open(broker: &Broker) -> Connection {
+    open_with_timeouts(broker, PUBLISH_TIMEOUT)
+}
+
+/// A connection whose publishes and requests have `timeout` each.
+fn open_with_timeouts(broker: &Broker, timeout: Duration) -> Connection {
     Connection::open_with(
         &ConnectOptions::new(broker.url())
-            .publish_timeout(PUBLISH_TIMEOUT)
-            .request_timeout(Duration::from_secs(5)),
+            .publish_timeout(timeout)
+            .request_timeout(timeout),
     )
     .expect("connect to the private broker")
 }
@@ -179,12 +184,7 @@ fn a_closed_connection_while_blocked_closes_at_once() {
 #[test]
 fn unanswered_publishes_and_requests_fail_within_their_deadline() {
     let broker = Broker::start();
-    let connection = Connection::open_with(
-        &ConnectOptions::new(broker.url())
-            .publish_timeout(Duration::from_secs(2))
-            .request_timeout(Duration::from_secs(2)),
-    )
-    .unwrap();
+    let connection = open_with_timeouts(&broker, Duration::from_secs(2));
     let queue = connection
         .declare_queue("paused.jobs", &QueueOptions::default())
         .unwrap();
@@ -239,12 +239,7 @@ fn unanswered_publishes_and_requests_fail_within_their_deadline() {
 #[test]
 fn a_publish_the_stalled_broker_cannot_take_in_time_gives_the_connection_up_and_says_so() {
     let broker = Broker::start();
-    let connection = Connection::open_with(
-        &ConnectOptions::new(broker.url())
-            .publish_timeout(Duration::from_secs(2))
-            .request_timeout(Duration::from_secs(2)),
-    )
-    .unwrap();
+    let connection = open_with_timeouts(&broker, Duration::from_secs(2));
     let queue = connection
         .declare_queue("stalled.big", &QueueOptions::default())
         .unwrap();

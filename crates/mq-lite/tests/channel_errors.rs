@@ -53,6 +53,16 @@ fn assert_too_large(err: &Error) {
     assert!(std::error::Error::source(err).is_some(), "{err:?}");
 }
 
+/// Once the connection that took the message is closed: had its ack been
+/// lost, the close would have requeued it.
+fn assert_acked(queue: &str) {
+    let info = connect().queue_info(queue).unwrap().unwrap();
+    assert_eq!(
+        info.message_count, 0,
+        "the message came back: its ack was lost"
+    );
+}
+
 #[test]
 fn publish_over_max_message_size_is_message_too_large_and_the_handle_publishes_on() {
     let connection = connect();
@@ -92,9 +102,7 @@ fn under_a_reconnect_policy_a_channel_error_does_not_redial_and_other_deliveries
     let name = other.name().to_owned();
     drop(other);
     connection.close().unwrap();
-    // Had the ack been lost, closing would have requeued the message.
-    let info = connect().queue_info(&name).unwrap().unwrap();
-    assert_eq!(info.message_count, 0);
+    assert_acked(&name);
 }
 
 #[test]
@@ -112,9 +120,7 @@ fn a_delivery_taken_by_get_is_acked_after_a_channel_error_on_its_handle() {
     let name = queue.name().to_owned();
     drop(queue);
     connection.close().unwrap();
-    // Had the ack been lost, closing would have requeued the message.
-    let info = connect().queue_info(&name).unwrap().unwrap();
-    assert_eq!(info.message_count, 0);
+    assert_acked(&name);
 }
 
 #[test]
