@@ -157,7 +157,9 @@ fn within<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> std::result::Result<T, Option<Error>> {
     let (sender, result) = crossbeam_channel::bounded(1);
-    crate::threads::spawn("resolver", 64 * 1024, move || {
+    // The system's resolver (NSS modules, DNS) wants more stack than the
+    // other helper threads (address space, touched only as needed).
+    crate::threads::spawn("resolver", 512 * 1024, move || {
         // Nobody listens once the caller gave up.
         let _ = sender.send(work());
     })

@@ -24,12 +24,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// A connection option cannot be honoured, for instance a heartbeat
-    /// that is not a whole number of seconds (AMQP counts them in seconds;
-    /// 500 ms would silently become 0, which turns heartbeats off).
-    #[error("invalid connection option {option}: {reason}")]
+    /// A connection or consumer option cannot be honoured, for instance a
+    /// heartbeat that is not a whole number of seconds (AMQP counts them in
+    /// seconds; 500 ms would silently become 0, which turns heartbeats off),
+    /// or a prefetch of 0 (no limit, in AMQP).
+    #[error("invalid option {option}: {reason}")]
     InvalidOption {
-        /// The option: `heartbeat`, `publish_timeout`, ...
+        /// The option: `heartbeat`, `publish_timeout`, `prefetch`, ...
         option: &'static str,
         /// What is wrong with it.
         reason: String,
