@@ -11,12 +11,13 @@
 //! reconnect policy, a lost connection is dialled again the same way.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use amiquip::Confirm;
 
+use crate::amqp_error::{channel_is_gone, classify, Call};
 use crate::declare::Declaration;
-use crate::error::{boxed, Error, Result};
+use crate::error::{Error, Result};
 use crate::link::{Opened, SharedConnection};
 use crate::watchdog::{self, Socket};
 
@@ -30,7 +31,7 @@ pub(crate) struct OpenChannel {
     pub published: u64,
     pub generation: u64,
     pub epoch: u64,
-    socket: Socket,
+    pub socket: Socket,
     /// Set when the channel may still receive confirms or returns for an
     /// earlier call (its publish timed out): the next call takes a new one.
     pub retired: bool,
@@ -68,8 +69,12 @@ pub(crate) enum Failure {
     /// amiquip failed: classified; a lost connection is dialled again
     /// under a reconnect policy and the call made again.
     Amqp(amiquip::Error),
-    /// The watchdog shut the connection down at the call's deadline.
+    /// The watchdog shut the connection down at the call's deadline:
+    /// [`Error::Timeout`].
     TimedOut,
+    /// The watchdog shut the connection down at the call's deadline, which
+    /// this error tells (a publish's [`Error::PublishTimeout`]).
+    GaveUp(Error),
     /// Returned as it is.
     Final(Error),
 }
@@ -78,17 +83,6 @@ impl From<amiquip::Error> for Failure {
     fn from(err: amiquip::Error) -> Self {
         Failure::Amqp(err)
     }
-}
-
-/// What a call is, for its errors.
-#[derive(Clone, Copy)]
-pub(crate) struct Call<'a> {
-    pub operation: &'static str,
-    pub queue: &'a str,
-    /// The timeout the call's deadline came from.
-    pub timeout: Duration,
-    /// The body size of a publish (of a batch's largest message).
-    pub bytes: usize,
 }
 
 struct SlotState {
@@ -101,7 +95,7 @@ impl SlotState {
     /// Forgets the open channel, closing it in the background.
     fn discard(&mut self) {
         if let Some(open) = self.open.take() {
-            self.connection.closer().close(open.channel);
+            self.connection.closer().close(open.channel, &open.socket);
         }
     }
 }
@@ -169,28 +163,20 @@ impl ChannelSlot {
     ) -> Result<T> {
         self.connection.recovering(|| {
             if let Some(reason) = self.connection.blocked() {
-                return Err((
-                    0,
-                    Error::Blocked {
-                        operation: call.operation,
-                        queue: call.queue.to_owned(),
-                        reason,
-                        in_doubt: 0,
-                    },
-                ));
+                return Err((0, call.blocked(reason)));
             }
             let mut state = self.lock();
             if state.open.as_ref().is_some_and(|open| open.retired) {
                 state.discard();
             }
-            if state.open.is_none() {
-                let generation = state.generation + 1;
-                let open = self.open(generation, call)?;
-                state.generation = generation;
-                state.open = Some(open);
-            }
-            let Some(open) = state.open.as_mut() else {
-                unreachable!("opened just above");
+            let open = match &mut state.open {
+                Some(open) => open,
+                None => {
+                    let generation = state.generation + 1;
+                    let open = self.open(generation, call)?;
+                    state.generation = generation;
+                    state.open.insert(open)
+                }
             };
             let epoch = open.epoch;
             match run(open) {
@@ -198,7 +184,11 @@ impl ChannelSlot {
                 Err(Failure::Final(err)) => Err((epoch, err)),
                 Err(Failure::TimedOut) => {
                     state.discard();
-                    Err((epoch, self.connection.timeout(call.operation, call.timeout)))
+                    Err((epoch, call.timed_out()))
+                }
+                Err(Failure::GaveUp(err)) => {
+                    state.discard();
+                    Err((epoch, err))
                 }
                 Err(Failure::Amqp(err)) => {
                     if channel_is_gone(&err) {
@@ -219,7 +209,7 @@ impl ChannelSlot {
             channel,
             epoch,
             socket,
-        } = self.connection.open_channel(deadline)?;
+        } = self.connection.open_channel(call)?;
         let fail = |err| (epoch, err);
         let mut open = OpenChannel {
             channel,
@@ -232,7 +222,7 @@ impl ChannelSlot {
             retired: false,
         };
         if let Some(lost) = self.declaration.lost_on(epoch) {
-            self.connection.closer().close(open.channel);
+            self.connection.closer().close(open.channel, &open.socket);
             return Err(fail(lost));
         }
         let setup = open.within(deadline, |channel| {
@@ -261,11 +251,11 @@ impl ChannelSlot {
                 Ok(open)
             }
             Err(failure) => {
-                self.connection.closer().close(open.channel);
+                self.connection.closer().close(open.channel, &open.socket);
                 Err(fail(match failure {
                     Failure::Amqp(err) => classify(declare, err),
-                    Failure::TimedOut => self.connection.timeout("declare", request),
-                    Failure::Final(err) => err,
+                    Failure::TimedOut => declare.timed_out(),
+                    Failure::GaveUp(err) | Failure::Final(err) => err,
                 }))
             }
         }
@@ -291,82 +281,5 @@ impl ChannelSlot {
                 queue: call.queue.to_owned(),
             }),
         }
-    }
-}
-
-/// True when `err` means that the channel can no longer be used.
-pub(crate) fn channel_is_gone(err: &amiquip::Error) -> bool {
-    matches!(
-        err,
-        amiquip::Error::ServerClosedChannel { .. } | amiquip::Error::ClientClosedChannel
-    ) || connection_is_lost(err)
-}
-
-/// True when `err` means that the connection itself is gone.
-pub(crate) fn connection_is_lost(err: &amiquip::Error) -> bool {
-    matches!(
-        err,
-        amiquip::Error::ServerClosedConnection { .. }
-            | amiquip::Error::ClientClosedConnection
-            | amiquip::Error::EventLoopDropped
-            | amiquip::Error::EventLoopClientDropped
-            | amiquip::Error::UnexpectedSocketClose
-            | amiquip::Error::IoErrorReadingSocket { .. }
-            | amiquip::Error::IoErrorWritingSocket { .. }
-            | amiquip::Error::MissedServerHeartbeats
-    )
-}
-
-/// RabbitMQ's reply text when a message is over `max_message_size`.
-const OVER_MAX_SIZE: &str = "larger than configured max size";
-
-/// Sorts a failed channel operation into the error a caller can act on.
-/// A channel the broker closed is never a lost connection.
-pub(crate) fn classify(call: Call<'_>, err: amiquip::Error) -> Error {
-    let Call {
-        operation, queue, ..
-    } = call;
-    let queue = queue.to_owned();
-    let amiquip::Error::ServerClosedChannel { code, message, .. } = &err else {
-        return if connection_is_lost(&err) {
-            Error::ConnectionLost { source: boxed(err) }
-        } else {
-            Error::QueueOperation {
-                operation,
-                queue,
-                source: boxed(err),
-            }
-        };
-    };
-    let message = message.clone();
-    match code {
-        403 => Error::AccessRefused {
-            operation,
-            queue,
-            message,
-        },
-        404 => Error::QueueNotFound {
-            queue,
-            source: boxed(err),
-        },
-        405 => Error::QueueLocked { queue, message },
-        406 if operation == "publish" && message.contains(OVER_MAX_SIZE) => {
-            Error::MessageTooLarge {
-                queue,
-                bytes: call.bytes,
-                message,
-            }
-        }
-        406 => Error::PreconditionFailed {
-            operation,
-            queue,
-            message,
-        },
-        &code => Error::ChannelRefused {
-            operation,
-            queue,
-            code,
-            message,
-        },
     }
 }

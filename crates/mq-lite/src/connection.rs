@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::channel::{Call, ChannelSlot};
+use crate::channel::ChannelSlot;
 use crate::declare::{check_queue_name_syntax, Declaration, QueueInfo, QueueOptions};
 use crate::dial::Dialer;
 use crate::error::{Error, Result};
@@ -21,9 +21,9 @@ pub const URL_ENV_VAR: &str = "AMQP_URL";
 ///
 /// | Timeout | Default | Bounds |
 /// |---|---|---|
-/// | [`connection_timeout`](Self::connection_timeout) | 10 s | the TCP connect, then the AMQP handshake |
+/// | [`connection_timeout`](Self::connection_timeout) | 10 s | the host name's lookup, the TCP connect, then the AMQP handshake |
 /// | [`publish_timeout`](Self::publish_timeout) | 30 s | a publish (or batch) and the broker's confirm |
-/// | [`request_timeout`](Self::request_timeout) | 30 s | any other request: declare, get, purge, delete, inspect, consume, cancel, close |
+/// | [`request_timeout`](Self::request_timeout) | 30 s | any other request: opening a channel, declare, get, purge, delete, inspect, consume, cancel, close; and the same in the background (closing a dropped handle's channel), on top of any time the broker blocks the connection |
 ///
 /// ```
 /// use std::time::Duration;
@@ -94,7 +94,8 @@ impl ConnectOptions {
         }
     }
 
-    /// Sets the time allowed for the TCP connect, and again for the AMQP handshake.
+    /// Sets the time allowed for the host name's lookup, again for the TCP
+    /// connect, and again for the AMQP handshake.
     pub fn connection_timeout(mut self, timeout: Duration) -> Self {
         self.connection_timeout = timeout;
         self
@@ -103,7 +104,9 @@ impl ConnectOptions {
     /// Sets the time allowed for a publish: for the broker to take the
     /// message (or batch) and confirm it. Past it, the call fails with
     /// [`Error::PublishTimeout`]; the messages it sent may still reach the
-    /// queue. Under a [`ReconnectPolicy`], each attempt has this long.
+    /// queue, and if they could not even be sent in time, the connection
+    /// was given up (see there). Under a [`ReconnectPolicy`], each attempt
+    /// has this long.
     pub fn publish_timeout(mut self, timeout: Duration) -> Self {
         self.publish_timeout = timeout;
         self
@@ -245,19 +248,10 @@ impl Connection {
         check_queue_name_syntax(name)?;
         // A passive declare of a missing queue closes its channel: use a throwaway one.
         let slot = ChannelSlot::new(self.inner.clone(), Arc::new(Declaration::existing()), false);
-        let timeout = self.inner.timeouts().request;
-        let call = Call {
-            operation: "inspect",
-            queue: name,
-            timeout,
-            bytes: 0,
-        };
+        let call = self.inner.request("inspect", name);
         let inspected = slot.with(call, |open| {
-            open.within(Instant::now() + timeout, |channel| {
-                channel.queue_declare_passive(name).map(|queue| QueueInfo {
-                    message_count: queue.declared_message_count().unwrap_or(0),
-                    consumer_count: queue.declared_consumer_count().unwrap_or(0),
-                })
+            open.within(Instant::now() + call.timeout, |channel| {
+                QueueInfo::inspect(channel, name)
             })
         });
         match inspected {
@@ -284,6 +278,12 @@ impl Connection {
         self.url.address()
     }
 
+    /// The connection the handles share, for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &SharedConnection {
+        &self.inner
+    }
+
     /// Closes the connection cleanly, reporting any error. Its queues and
     /// consumers fail with [`Error::ConnectionClosed`] afterwards, and a
     /// reconnection under way (in another thread) stops. Dropping the
@@ -291,7 +291,10 @@ impl Connection {
     ///
     /// Waits for the broker up to the request timeout; while the broker
     /// blocks the connection (it would not read the close), it drops the
-    /// connection at once.
+    /// connection at once. A channel being opened (by another thread)
+    /// when it is called is given 50 ms; then the connection is dropped
+    /// at once as well, which ends that open with
+    /// [`Error::ConnectionClosed`].
     pub fn close(self) -> Result<()> {
         self.inner.close()
     }

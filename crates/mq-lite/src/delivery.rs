@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::channel::{Call, ChannelSlot};
+use crate::channel::ChannelSlot;
 use crate::consumer::session::SessionHandle;
 use crate::error::Result;
 use crate::message::Properties;
@@ -145,12 +145,7 @@ impl Delivery {
         };
         match &self.settler {
             Settler::Slot { slot, generation } => {
-                let call = Call {
-                    operation: how.operation(),
-                    queue: &self.queue,
-                    timeout: slot.connection().timeouts().request,
-                    bytes: 0,
-                };
+                let call = slot.connection().request(how.operation(), &self.queue);
                 slot.with_generation(*generation, call, |channel| how.apply(delivery, channel))
             }
             Settler::Session(session) => session.settle(delivery, how, &self.queue),

@@ -1,6 +1,6 @@
 //! Dialling the broker: TCP with `TCP_NODELAY`, then the AMQP handshake.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,10 +113,7 @@ fn connect_tcp(url: &BrokerUrl, timeout: Duration) -> Result<(mio::net::TcpStrea
         address: url.address(),
         source,
     };
-    let addresses: Vec<SocketAddr> = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(unreachable)?
-        .collect();
+    let addresses = resolve(url, timeout)?;
     let mut last_error = std::io::Error::new(
         std::io::ErrorKind::NotFound,
         "the host name resolved to no address",
@@ -135,6 +132,49 @@ fn connect_tcp(url: &BrokerUrl, timeout: Duration) -> Result<(mio::net::TcpStrea
     Err(unreachable(last_error))
 }
 
+/// The broker's addresses, within `timeout`. The system's resolver
+/// (`getaddrinfo`) has no deadline of its own, and a slow DNS server can
+/// hold it for many seconds: it runs on a thread of its own, left to
+/// finish alone once the timeout has passed. An IP address needs no lookup.
+fn resolve(url: &BrokerUrl, timeout: Duration) -> Result<Vec<SocketAddr>> {
+    if let Ok(ip) = url.host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, url.port)]);
+    }
+    let target = (url.host.clone(), url.port);
+    let lookup = move || target.to_socket_addrs().map(Iterator::collect);
+    within(timeout, lookup)
+        .map_err(|err| err.unwrap_or_else(|| timed_out(url, "resolve", timeout)))?
+        .map_err(|source| Error::BrokerUnreachable {
+            address: url.address(),
+            source,
+        })
+}
+
+/// Runs `work` on a thread of its own and waits up to `timeout` for its
+/// result: `Err(None)` when it did not come in time.
+fn within<T: Send + 'static>(
+    timeout: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, Option<Error>> {
+    let (sender, result) = crossbeam_channel::bounded(1);
+    // The system's resolver (NSS modules, DNS) wants more stack than the
+    // other helper threads (address space, touched only as needed).
+    crate::threads::spawn("resolver", 512 * 1024, move || {
+        // Nobody listens once the caller gave up.
+        let _ = sender.send(work());
+    })
+    .map_err(Some)?;
+    result.recv_timeout(timeout).map_err(|_| None)
+}
+
+fn timed_out(url: &BrokerUrl, operation: &'static str, timeout: Duration) -> Error {
+    Error::Timeout {
+        operation,
+        address: url.address(),
+        timeout,
+    }
+}
+
 /// Sorts a failed handshake into the error a caller can act on.
 fn handshake_error(url: &BrokerUrl, timeout: Duration, err: amiquip::Error) -> Error {
     let address = url.address();
@@ -151,16 +191,66 @@ fn handshake_error(url: &BrokerUrl, timeout: Duration, err: amiquip::Error) -> E
             vhost: url.vhost.clone(),
             source: boxed(err),
         },
-        amiquip::Error::ConnectionTimeout => Error::Timeout {
-            operation: "connect",
-            address,
-            timeout,
-        },
+        amiquip::Error::ConnectionTimeout => timed_out(url, "connect", timeout),
         _ => Error::HandshakeFailed {
             address,
             user: url.user.clone(),
             vhost: url.vhost.clone(),
             source: boxed(err),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn a_lookup_that_outlives_its_timeout_is_a_typed_timeout_on_time() {
+        let started = Instant::now();
+        let outcome = within(Duration::from_millis(200), || {
+            std::thread::sleep(Duration::from_secs(3)); // a resolver waiting on a dead DNS server
+        });
+        let waited = started.elapsed();
+        assert!(matches!(outcome, Err(None)));
+        assert!(waited < Duration::from_secs(1), "{waited:?}");
+    }
+
+    #[test]
+    fn ip_addresses_need_no_lookup_and_names_resolve() {
+        let url = BrokerUrl::parse("amqp://guest:guest@127.0.0.1:5672/%2f").unwrap();
+        assert_eq!(
+            resolve(&url, Duration::from_secs(1)).unwrap(),
+            ["127.0.0.1:5672".parse::<SocketAddr>().unwrap()]
+        );
+        let url = BrokerUrl::parse("amqp://guest:guest@[::1]:5672/%2f").unwrap();
+        assert_eq!(
+            resolve(&url, Duration::from_secs(1)).unwrap(),
+            ["[::1]:5672".parse::<SocketAddr>().unwrap()]
+        );
+        let url = BrokerUrl::parse("amqp://guest:guest@localhost:5672/%2f").unwrap();
+        let addresses = resolve(&url, Duration::from_secs(5)).unwrap();
+        assert!(
+            addresses.iter().all(|address| address.ip().is_loopback()),
+            "{addresses:?}"
+        );
+    }
+
+    #[test]
+    fn a_resolver_thread_that_cannot_start_is_a_typed_error() {
+        let url = BrokerUrl::parse("amqp://guest:guest@localhost:5672/%2f").unwrap();
+        let err = crate::threads::tests::without_threads(|| resolve(&url, Duration::from_secs(1)))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ThreadSpawnFailed {
+                    thread: "resolver",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

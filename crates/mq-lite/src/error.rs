@@ -24,12 +24,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// A connection option cannot be honoured, for instance a heartbeat
-    /// that is not a whole number of seconds (AMQP counts them in seconds;
-    /// 500 ms would silently become 0, which turns heartbeats off).
-    #[error("invalid connection option {option}: {reason}")]
+    /// A connection or consumer option cannot be honoured, for instance a
+    /// heartbeat that is not a whole number of seconds (AMQP counts them in
+    /// seconds; 500 ms would silently become 0, which turns heartbeats off),
+    /// or a prefetch of 0 (no limit, in AMQP).
+    #[error("invalid option {option}: {reason}")]
     InvalidOption {
-        /// The option: `heartbeat`, `publish_timeout`, ...
+        /// The option: `heartbeat`, `publish_timeout`, `prefetch`, ...
         option: &'static str,
         /// What is wrong with it.
         reason: String,
@@ -99,10 +100,11 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// The broker did not answer in time: the handshake within the
-    /// connection timeout, or a request (declare, get, purge, delete,
-    /// inspect, consume, cancel, close) within the request timeout (see
-    /// [`ConnectOptions`](crate::ConnectOptions)).
+    /// The broker did not answer in time: the name lookup (`resolve`) or
+    /// the handshake (`connect`) within the connection timeout, or a
+    /// request (declare, get, purge, delete, inspect, consume, cancel,
+    /// close, or the channel open before one) within the request timeout
+    /// (see [`ConnectOptions`](crate::ConnectOptions)).
     ///
     /// amiquip cannot withdraw a request in flight, so a request left
     /// unanswered past its deadline gives up the connection (the broker had
@@ -111,7 +113,7 @@ pub enum Error {
     /// [`ReconnectPolicy`](crate::ReconnectPolicy).
     #[error("{operation} got no answer from the broker at {address} within {timeout:?}")]
     Timeout {
-        /// What was waiting: `connect`, `declare`, `get`, `close`, ...
+        /// What was waiting: `resolve`, `connect`, `declare`, `get`, `close`, ...
         operation: &'static str,
         /// `host:port` of the broker.
         address: String,
@@ -161,11 +163,17 @@ pub enum Error {
         reply: String,
     },
 
-    /// The queue does not exist (the broker answered 404 NOT_FOUND).
-    #[error("queue {queue:?} does not exist")]
+    /// The queue does not exist (the broker answered 404 NOT_FOUND). The
+    /// broker closed the handle's channel; the next call opens another,
+    /// and the connection and its other handles stay usable.
+    #[error("{operation} on queue {queue:?} failed: the queue does not exist (broker reply 404: {message})")]
     QueueNotFound {
+        /// What was being done: `declare`, `get`, `consume`, `inspect`, ...
+        operation: &'static str,
         /// The queue asked for.
         queue: String,
+        /// The broker's reply text.
+        message: String,
         /// What the client library reported.
         #[source]
         source: BoxError,
@@ -175,7 +183,7 @@ pub enum Error {
     /// instance a declare whose arguments differ from the existing queue's.
     /// The broker closed the handle's channel; the next call opens another,
     /// and the connection and its other handles stay usable.
-    #[error("{operation} on queue {queue:?} refused by the broker (406): {message}")]
+    #[error("{operation} on queue {queue:?} failed: a precondition does not hold (broker reply 406: {message})")]
     PreconditionFailed {
         /// What was being done.
         operation: &'static str,
@@ -183,12 +191,15 @@ pub enum Error {
         queue: String,
         /// The broker's reply text.
         message: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
     },
 
     /// The broker refused a message over its `max_message_size` (406
     /// PRECONDITION_FAILED; 128 MiB by default in RabbitMQ 3.8 to 3.13).
     /// The connection and its other handles stay usable.
-    #[error("a message of {bytes} bytes to queue {queue:?} is over the broker's size limit (406): {message}")]
+    #[error("publish of {bytes} bytes to queue {queue:?} failed: over the broker's size limit (broker reply 406: {message})")]
     MessageTooLarge {
         /// The queue it was published to.
         queue: String,
@@ -196,11 +207,14 @@ pub enum Error {
         bytes: usize,
         /// The broker's reply text.
         message: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
     },
 
     /// The broker's permissions refuse the user this operation (403
     /// ACCESS_REFUSED). The connection and its other handles stay usable.
-    #[error("{operation} on queue {queue:?} refused by the broker (403): {message}")]
+    #[error("{operation} on queue {queue:?} failed: access refused (broker reply 403: {message})")]
     AccessRefused {
         /// What was being done.
         operation: &'static str,
@@ -208,20 +222,29 @@ pub enum Error {
         queue: String,
         /// The broker's reply text.
         message: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
     },
 
     /// The queue is exclusive to another connection (405 RESOURCE_LOCKED).
-    #[error("queue {queue:?} is locked by another connection (405): {message}")]
+    /// The connection and its other handles stay usable.
+    #[error("{operation} on queue {queue:?} failed: the queue is exclusive to another connection (broker reply 405: {message})")]
     QueueLocked {
+        /// What was being done.
+        operation: &'static str,
         /// The queue concerned.
         queue: String,
         /// The broker's reply text.
         message: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
     },
 
     /// The broker closed the channel with another reply code. The
     /// connection and its other handles stay usable.
-    #[error("{operation} on queue {queue:?} refused by the broker ({code}): {message}")]
+    #[error("{operation} on queue {queue:?} failed (broker reply {code}: {message})")]
     ChannelRefused {
         /// What was being done.
         operation: &'static str,
@@ -231,6 +254,9 @@ pub enum Error {
         code: u16,
         /// The broker's reply text.
         message: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
     },
 
     /// The broker refused (nacked) a published message.
@@ -244,8 +270,18 @@ pub enum Error {
 
     /// The broker did not confirm published messages within the publish
     /// timeout (see [`ConnectOptions::publish_timeout`](crate::ConnectOptions::publish_timeout)).
-    /// The connection stays usable.
-    #[error("the broker did not confirm {in_doubt} message(s) published to queue {queue:?} within {timeout:?}")]
+    ///
+    /// Usually the broker took the messages but did not confirm them in
+    /// time (`connection_lost` is false): the connection stays usable, and
+    /// the handle's next call takes a new channel, so that a late confirm
+    /// is not mistaken for another call's. When the broker did not even
+    /// read them in time (it stalled, and the connection's send buffers
+    /// filled up), amiquip cannot withdraw what it is sending, so the
+    /// connection was given up (`connection_lost` is true), as after an
+    /// [`Error::Timeout`]: its other handles fail with
+    /// [`Error::ConnectionLost`], or reconnect under a
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy).
+    #[error("the broker did not confirm {in_doubt} message(s) published to queue {queue:?} within {timeout:?}{}", given_up(.connection_lost))]
     PublishTimeout {
         /// The queue the messages were published to.
         queue: String,
@@ -254,6 +290,9 @@ pub enum Error {
         /// Messages of the call that were sent but not confirmed: the broker
         /// may still take them, so publishing them again may duplicate them.
         in_doubt: usize,
+        /// True when sending took the whole timeout and the connection was
+        /// given up; false when only the confirm was late.
+        connection_lost: bool,
     },
 
     /// The broker is blocking publishers because of a resource alarm (low
@@ -278,9 +317,11 @@ pub enum Error {
     },
 
     /// The connection to the broker was lost (broker stopped, network cut,
-    /// missed heartbeats).
-    #[error("the connection to the broker was lost")]
+    /// missed heartbeats, or given up after a call outlived its deadline).
+    #[error("the connection to the broker at {address} was lost")]
     ConnectionLost {
+        /// `host:port` of the broker.
+        address: String,
         /// What the client library reported.
         #[source]
         source: BoxError,
@@ -339,18 +380,52 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// Opening or closing a channel or the connection failed in the client
-    /// library (or a thread mq-lite needs could not start).
-    #[error("cannot open or close a channel or the connection")]
-    Channel {
+    /// The broker or the client library refused to open a channel (all
+    /// channel numbers in use, say) on a connection that is otherwise fine.
+    #[error("cannot open a channel on the connection to {address}")]
+    ChannelOpenFailed {
+        /// `host:port` of the broker.
+        address: String,
         /// What the client library reported.
         #[source]
         source: BoxError,
+    },
+
+    /// [`Connection::close`](crate::Connection::close) could not close the
+    /// connection cleanly (the broker's answer was not the expected
+    /// close-ok, say). The connection is closed on this side all the same.
+    #[error("closing the connection to {address} failed")]
+    ConnectionCloseFailed {
+        /// `host:port` of the broker.
+        address: String,
+        /// What the client library reported.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A thread mq-lite needs could not be started (the process is out of
+    /// threads or memory).
+    #[error("cannot start mq-lite's {thread} thread")]
+    ThreadSpawnFailed {
+        /// Which thread: `consumer`, `resolver`, ...
+        thread: &'static str,
+        /// What the operating system reported.
+        #[source]
+        source: std::io::Error,
     },
 }
 
 /// The result type of mq-lite.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The end of [`Error::PublishTimeout`]'s message.
+fn given_up(connection_lost: &bool) -> &'static str {
+    if *connection_lost {
+        " (they could not all be sent, so the connection was given up)"
+    } else {
+        ""
+    }
+}
 
 /// Wraps a backend error as a [`BoxError`].
 pub(crate) fn boxed<E: std::error::Error + Send + Sync + 'static>(err: E) -> BoxError {

@@ -14,7 +14,8 @@ use crate::limits::{short_string_problem, shorten};
 ///
 /// Every AMQP integer type reads as [`Int`](Self::Int) and every
 /// floating-point type as [`Float`](Self::Float); what mq-lite publishes
-/// reads back equal.
+/// reads back equal. Arrays and tables nest at most [`MAX_HEADER_DEPTH`]
+/// deep, counting the headers' own table.
 ///
 /// ```
 /// use mq_lite::HeaderValue;
@@ -127,9 +128,20 @@ impl From<BTreeMap<String, HeaderValue>> for HeaderValue {
     }
 }
 
-/// Refuses table names AMQP cannot carry, at any depth; `path` names the
-/// table being checked, for the error.
+/// How deeply header values (arrays and tables) may nest. Deeper ones are
+/// refused on publishing ([`Error::InvalidArgument`]); in a delivery, the
+/// values nested deeper read as [`HeaderValue::Void`]. Converting them
+/// recurses, once per level, and nothing sensible nests this deep
+/// (`x-death` has three levels).
+pub const MAX_HEADER_DEPTH: usize = 64;
+
+/// Refuses table names AMQP cannot carry, at any depth, and nesting deeper
+/// than [`MAX_HEADER_DEPTH`]; `path` names the table being checked, for the error.
 pub(crate) fn check_table(path: &str, table: &BTreeMap<String, HeaderValue>) -> Result<()> {
+    check_nested(path, table, 1)
+}
+
+fn check_nested(path: &str, table: &BTreeMap<String, HeaderValue>, depth: usize) -> Result<()> {
     for (name, value) in table {
         if let Some(reason) = short_string_problem(name) {
             return Err(Error::InvalidArgument {
@@ -137,15 +149,25 @@ pub(crate) fn check_table(path: &str, table: &BTreeMap<String, HeaderValue>) -> 
                 reason,
             });
         }
-        check_value(&format!("{path} {:?}", shorten(name)), value)?;
+        check_value(&format!("{path} {:?}", shorten(name)), value, depth)?;
     }
     Ok(())
 }
 
-fn check_value(path: &str, value: &HeaderValue) -> Result<()> {
+/// Checks `value`, found in a table or array at `depth`.
+fn check_value(path: &str, value: &HeaderValue, depth: usize) -> Result<()> {
+    let nested = matches!(value, HeaderValue::Table(_) | HeaderValue::Array(_));
+    if nested && depth >= MAX_HEADER_DEPTH {
+        return Err(Error::InvalidArgument {
+            argument: path.to_owned(),
+            reason: format!("nested more than {MAX_HEADER_DEPTH} arrays or tables deep"),
+        });
+    }
     match value {
-        HeaderValue::Table(table) => check_table(path, table),
-        HeaderValue::Array(values) => values.iter().try_for_each(|value| check_value(path, value)),
+        HeaderValue::Table(table) => check_nested(path, table, depth + 1),
+        HeaderValue::Array(values) => values
+            .iter()
+            .try_for_each(|value| check_value(path, value, depth + 1)),
         _ => Ok(()),
     }
 }
@@ -158,9 +180,13 @@ pub(crate) fn to_amqp_table(table: &BTreeMap<String, HeaderValue>) -> FieldTable
 }
 
 pub(crate) fn from_amqp_table(table: &FieldTable) -> BTreeMap<String, HeaderValue> {
+    from_amqp_nested(table, 1)
+}
+
+fn from_amqp_nested(table: &FieldTable, depth: usize) -> BTreeMap<String, HeaderValue> {
     table
         .iter()
-        .map(|(name, value)| (name.clone(), from_amqp(value)))
+        .map(|(name, value)| (name.clone(), from_amqp(value, depth)))
         .collect()
 }
 
@@ -181,7 +207,9 @@ fn to_amqp(value: &HeaderValue) -> AmqpValue {
     }
 }
 
-fn from_amqp(value: &AmqpValue) -> HeaderValue {
+/// Converts `value`, found in a table or array at `depth`; past
+/// [`MAX_HEADER_DEPTH`], arrays and tables read as void.
+fn from_amqp(value: &AmqpValue, depth: usize) -> HeaderValue {
     match value {
         AmqpValue::LongString(text) => HeaderValue::Text(text.clone()),
         AmqpValue::Boolean(flag) => HeaderValue::Bool(*flag),
@@ -200,8 +228,16 @@ fn from_amqp(value: &AmqpValue) -> HeaderValue {
         },
         AmqpValue::Timestamp(seconds) => HeaderValue::Timestamp(*seconds),
         AmqpValue::ByteArray(bytes) => HeaderValue::Bytes(bytes.clone()),
-        AmqpValue::FieldArray(values) => HeaderValue::Array(values.iter().map(from_amqp).collect()),
-        AmqpValue::FieldTable(table) => HeaderValue::Table(from_amqp_table(table)),
+        AmqpValue::FieldArray(_) | AmqpValue::FieldTable(_) if depth >= MAX_HEADER_DEPTH => {
+            HeaderValue::Void
+        }
+        AmqpValue::FieldArray(values) => HeaderValue::Array(
+            values
+                .iter()
+                .map(|value| from_amqp(value, depth + 1))
+                .collect(),
+        ),
+        AmqpValue::FieldTable(table) => HeaderValue::Table(from_amqp_nested(table, depth + 1)),
         AmqpValue::Void => HeaderValue::Void,
     }
 }
@@ -258,5 +294,53 @@ mod tests {
         assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
         assert!(err.to_string().contains("\"list\""), "{err}");
         check_table("header", &every_type()).unwrap();
+    }
+
+    /// A table `levels` deep: each level an array holding the next.
+    fn nested(levels: usize) -> BTreeMap<String, HeaderValue> {
+        let mut value = HeaderValue::Int(1);
+        for level in 1..levels {
+            value = if level % 2 == 0 {
+                HeaderValue::Array(vec![value])
+            } else {
+                HeaderValue::Table([("next".to_owned(), value)].into())
+            };
+        }
+        [("deep".to_owned(), value)].into()
+    }
+
+    #[test]
+    fn values_nested_deeper_than_the_limit_are_refused_before_sending() {
+        check_table("header", &nested(MAX_HEADER_DEPTH)).unwrap();
+        let err = check_table("header", &nested(MAX_HEADER_DEPTH + 1)).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+        assert!(err.to_string().contains("nested more than 64"), "{err}");
+        // A million levels: refused without overflowing the stack.
+        let mut value = HeaderValue::Void;
+        for _ in 0..1_000_000 {
+            value = HeaderValue::Array(vec![value]);
+        }
+        let deep = [("deep".to_owned(), value)].into();
+        assert!(check_table("header", &deep).is_err());
+        std::mem::forget(deep); // its recursive drop would overflow the test's stack
+    }
+
+    #[test]
+    fn received_values_nested_deeper_than_the_limit_read_as_void() {
+        let table = nested(MAX_HEADER_DEPTH);
+        assert_eq!(from_amqp_table(&to_amqp_table(&table)), table);
+        let read = from_amqp_table(&to_amqp_table(&nested(MAX_HEADER_DEPTH + 3)));
+        let mut value = &read["deep"];
+        let mut levels = 1;
+        loop {
+            value = match value {
+                HeaderValue::Table(table) => &table["next"],
+                HeaderValue::Array(values) => &values[0],
+                _ => break,
+            };
+            levels += 1;
+        }
+        assert_eq!(levels, MAX_HEADER_DEPTH);
+        assert_eq!(value, &HeaderValue::Void);
     }
 }

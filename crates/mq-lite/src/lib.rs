@@ -34,8 +34,8 @@
 //!   an unknown vhost, a missing queue, a declare with other arguments
 //!   (`PRECONDITION_FAILED`), a message over the broker's size limit, a
 //!   permission refused, an unroutable message, a broker blocking
-//!   publishers, each naming the broker's reply code and text; no password
-//!   in any of them.
+//!   publishers, each naming the operation, the queue and the broker's
+//!   reply code and text; no password in any of them.
 //! - Deadlines: connecting, publishing (with its confirm) and every other
 //!   request have one ([`ConnectOptions`]); amiquip's own waits have none.
 //!   Under a broker resource alarm, publishing fails at once with
@@ -61,8 +61,9 @@
 //! and `Send`; a connection and its queues are also `Sync`. Declaring takes
 //! `&self`, so threads can share one connection (in an `Arc`, or by
 //! reference in scoped threads) and each declare its own queue handles.
-//! A queue and a consumer each own an AMQP channel; a delivery is settled
-//! on the channel it came from, so it too can move to another thread. Calls
+//! A queue owns AMQP channels of its own (one to publish, one for gets,
+//! opened on first use) and so does a consumer; a delivery is settled on
+//! the channel it came from, so it too can move to another thread. Calls
 //! on one queue from several threads are serialised; for parallel
 //! publishing, declare the queue once per thread. The connection stays
 //! open while any of its handles lives.
@@ -70,7 +71,10 @@
 //! Besides amiquip's I/O thread, a connection has a thread that closes
 //! channels in the background (so that dropping a handle never waits on the
 //! broker), and each consumer a thread that owns its channel. One thread
-//! per process watches the deadlines of calls into amiquip.
+//! per process watches the deadlines of calls into amiquip, and connecting
+//! to a broker by name looks the name up on a short-lived thread (the
+//! system's resolver has no deadline). A thread that cannot be started is
+//! an [`Error::ThreadSpawnFailed`].
 //!
 //! # Features
 //!
@@ -82,6 +86,7 @@
 //! [amiquip]: https://docs.rs/amiquip
 #![deny(missing_docs, unsafe_code)]
 
+mod amqp_error;
 mod channel;
 mod connection;
 mod consumer;
@@ -96,6 +101,7 @@ mod message;
 mod publish;
 mod queue;
 mod reconnect;
+mod threads;
 mod url;
 mod watchdog;
 
@@ -107,7 +113,7 @@ pub use declare::{
 };
 pub use delivery::Delivery;
 pub use error::{BoxError, Error, Result};
-pub use headers::HeaderValue;
+pub use headers::{HeaderValue, MAX_HEADER_DEPTH};
 pub use message::{Message, Properties};
 pub use queue::Queue;
 pub use reconnect::ReconnectPolicy;

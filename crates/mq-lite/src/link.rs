@@ -3,15 +3,16 @@
 //! under a reconnect policy, and closed within a deadline.
 
 use std::net::Shutdown;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use amiquip::ConnectionBlockedNotification;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
+use crate::amqp_error::{connection_is_lost, Call};
 use crate::dial::{Dialed, Dialer};
-use crate::error::{boxed, Error, Result};
-use crate::watchdog::{self, Socket};
+use crate::error::{boxed, BoxError, Error, Result};
+use crate::watchdog::{self, Patience, Socket};
 
 /// How long the broker may take, per kind of call.
 #[derive(Debug, Clone, Copy)]
@@ -32,26 +33,89 @@ enum State {
     Closed,
 }
 
+/// Where the connection stands. Held for moments only, never across a
+/// round trip to the broker.
 struct Link {
-    connection: Option<amiquip::Connection>,
+    /// The current connection's socket, for `close` to shut down.
     socket: Option<Socket>,
     /// Bumped at each reconnection.
     epoch: u64,
     state: State,
 }
 
-/// What the broker said last about blocking publishers, on the current connection.
-struct Alarm {
+/// The amiquip connection of one epoch. Opening a channel is a round trip
+/// that holds it (amiquip wants it exclusively), and only it.
+struct Current {
+    connection: amiquip::Connection,
+    socket: Socket,
+    epoch: u64,
+}
+
+/// What the broker said last about blocking publishers, on the current
+/// connection; shared with the watchdog's patient calls.
+#[derive(Clone)]
+struct Alarm(Arc<Mutex<AlarmState>>);
+
+struct AlarmState {
     notifications: Receiver<ConnectionBlockedNotification>,
     reason: Option<String>,
+}
+
+impl Alarm {
+    fn new(notifications: Receiver<ConnectionBlockedNotification>) -> Alarm {
+        Alarm(Arc::new(Mutex::new(AlarmState {
+            notifications,
+            reason: None,
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AlarmState> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The broker's reason while it blocks the connection.
+    fn blocked(&self) -> Option<String> {
+        let mut alarm = self.lock();
+        loop {
+            match alarm.notifications.try_recv() {
+                Ok(ConnectionBlockedNotification::Blocked(reason)) => alarm.reason = Some(reason),
+                Ok(ConnectionBlockedNotification::Unblocked) => alarm.reason = None,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    // amiquip's I/O thread ended: a lost connection blocks
+                    // nothing, and its calls fail as lost.
+                    alarm.reason = None;
+                    alarm.notifications = crossbeam_channel::never();
+                    break;
+                }
+            }
+        }
+        alarm.reason.clone()
+    }
+
+    /// Listens to another connection (`never()` once closed).
+    fn reset(&self, notifications: Receiver<ConnectionBlockedNotification>) {
+        *self.lock() = AlarmState {
+            notifications,
+            reason: None,
+        };
+    }
 }
 
 struct Inner {
     link: Mutex<Link>,
     /// Signalled when `link.state` changes.
     changed: Condvar,
-    alarm: Mutex<Alarm>,
+    /// Locked after `link` when both are needed, never before.
+    current: Mutex<Option<Current>>,
+    alarm: Alarm,
+    /// True while the broker blocks the connection, for patient calls.
+    patience: Patience,
     dialer: Dialer,
+    /// The broker's `host:port`, for errors.
+    address: String,
     timeouts: Timeouts,
     closer: Closer,
 }
@@ -86,21 +150,29 @@ const MAX_RECOVERIES_PER_CALL: u32 = 5;
 
 impl SharedConnection {
     pub fn new(dialed: Dialed, dialer: Dialer, timeouts: Timeouts) -> Self {
+        let alarm = Alarm::new(dialed.blocked);
+        let patience: Patience = {
+            let alarm = alarm.clone();
+            Arc::new(move || alarm.blocked().is_some())
+        };
         SharedConnection(Arc::new(Inner {
             link: Mutex::new(Link {
-                connection: Some(dialed.connection),
-                socket: Some(dialed.socket),
+                socket: Some(Arc::clone(&dialed.socket)),
                 epoch: 0,
                 state: State::Open,
             }),
             changed: Condvar::new(),
-            alarm: Mutex::new(Alarm {
-                notifications: dialed.blocked,
-                reason: None,
-            }),
+            current: Mutex::new(Some(Current {
+                connection: dialed.connection,
+                socket: dialed.socket,
+                epoch: 0,
+            })),
+            closer: Closer::start(Arc::clone(&patience), timeouts.request),
+            alarm,
+            patience,
+            address: dialer.url.address(),
             dialer,
             timeouts,
-            closer: Closer::start(),
         }))
     }
 
@@ -111,18 +183,57 @@ impl SharedConnection {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn current(&self) -> MutexGuard<'_, Option<Current>> {
+        self.0
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn timeouts(&self) -> Timeouts {
         self.0.timeouts
     }
 
-    /// The broker's `host:port`.
-    pub fn address(&self) -> String {
-        self.0.dialer.url.address()
+    /// A call on `queue` that the broker must answer within the request timeout.
+    pub fn request<'a>(&'a self, operation: &'static str, queue: &'a str) -> Call<'a> {
+        Call {
+            operation,
+            queue,
+            address: &self.0.address,
+            timeout: self.0.timeouts.request,
+            bytes: 0,
+        }
+    }
+
+    /// A publish to `queue` (`bytes`: its largest body), within the publish timeout.
+    pub fn publishing<'a>(&'a self, queue: &'a str, bytes: usize) -> Call<'a> {
+        Call {
+            timeout: self.0.timeouts.publish,
+            bytes,
+            ..self.request("publish", queue)
+        }
+    }
+
+    fn lost(&self, source: impl Into<BoxError>) -> Error {
+        Error::ConnectionLost {
+            address: self.0.address.clone(),
+            source: source.into(),
+        }
+    }
+
+    fn timed_out(&self, operation: &'static str) -> Error {
+        self.request(operation, "").timed_out()
     }
 
     /// Where channels go to be closed without making their owner wait.
     pub fn closer(&self) -> &Closer {
         &self.0.closer
+    }
+
+    /// True while the broker blocks the connection: background calls wait
+    /// that long on top of their deadline (see [`watchdog::patient`]).
+    pub fn patience(&self) -> &Patience {
+        &self.0.patience
     }
 
     /// True once [`close`](Self::close) was called.
@@ -137,18 +248,7 @@ impl SharedConnection {
 
     /// The broker's reason while it blocks this connection, `None` otherwise.
     pub fn blocked(&self) -> Option<String> {
-        let mut alarm = self
-            .0
-            .alarm
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        while let Ok(notification) = alarm.notifications.try_recv() {
-            alarm.reason = match notification {
-                ConnectionBlockedNotification::Blocked(reason) => Some(reason),
-                ConnectionBlockedNotification::Unblocked => None,
-            };
-        }
-        alarm.reason.clone()
+        self.0.alarm.blocked()
     }
 
     /// Receives from `answers` until `deadline`, giving up as soon as the
@@ -177,45 +277,51 @@ impl SharedConnection {
         }
     }
 
-    /// Opens a channel within `deadline`.
-    pub fn open_channel(&self, deadline: Instant) -> Result<Opened, (u64, Error)> {
-        let mut link = self.lock();
-        let epoch = link.epoch;
+    /// Opens a channel for `call` within the request timeout (past it, the
+    /// call fails with [`Error::Timeout`]). The round trip holds the amiquip
+    /// connection only: `close`, `is_closed` and a reconnection do not wait
+    /// behind it.
+    pub fn open_channel(&self, call: Call<'_>) -> Result<Opened, (u64, Error)> {
+        let call = Call {
+            timeout: self.0.timeouts.request,
+            ..call
+        };
+        let (epoch, state) = {
+            let link = self.lock();
+            (link.epoch, link.state)
+        };
         let fail = |err| Err((epoch, err));
-        match (link.state, link.socket.clone(), link.connection.as_mut()) {
-            (State::Closed, ..) => fail(Error::ConnectionClosed),
-            (State::Open, Some(socket), Some(connection)) => {
-                // channel.open is a round trip, under the link's lock: bounded
-                // by the watchdog (callers do not ask while the broker blocks us).
-                let guard = watchdog::guard(deadline, &socket);
-                let opened = connection.open_channel(None);
-                if guard.fired() {
-                    return fail(self.timeout("open channel", self.0.timeouts.request));
-                }
-                match opened {
-                    Ok(channel) => Ok(Opened {
-                        channel,
-                        epoch,
-                        socket,
-                    }),
-                    Err(err) if crate::channel::connection_is_lost(&err) => {
-                        fail(Error::ConnectionLost { source: boxed(err) })
-                    }
-                    Err(err) => fail(Error::Channel { source: boxed(err) }),
-                }
-            }
-            _ => fail(Error::ConnectionLost {
-                source: "the connection was lost".into(),
-            }),
+        match state {
+            State::Open => {}
+            State::Closed => return fail(Error::ConnectionClosed),
+            State::Lost | State::Reconnecting => return fail(self.lost("the connection was lost")),
         }
-    }
-
-    /// A request timeout on this connection.
-    pub fn timeout(&self, operation: &'static str, timeout: Duration) -> Error {
-        Error::Timeout {
-            operation,
-            address: self.address(),
-            timeout,
+        let opened = match self.current().as_mut() {
+            Some(current) if current.epoch == epoch => {
+                // Bounded by the watchdog (callers do not ask while the
+                // broker blocks us).
+                let socket = Arc::clone(&current.socket);
+                let guard = watchdog::guard(Instant::now() + call.timeout, &socket);
+                let opened = current.connection.open_channel(None);
+                Some((opened, guard.fired(), socket))
+            }
+            // Taken out by a close or a reconnection.
+            _ => None,
+        };
+        match opened {
+            None if self.is_closed() => fail(Error::ConnectionClosed),
+            None => fail(self.lost("the connection was lost")),
+            Some((_, true, _)) => fail(call.timed_out()),
+            Some((Ok(channel), false, socket)) => Ok(Opened {
+                channel,
+                epoch,
+                socket,
+            }),
+            Some((Err(err), false, _)) if connection_is_lost(&err) => fail(self.lost(boxed(err))),
+            Some((Err(err), false, _)) => fail(Error::ChannelOpenFailed {
+                address: self.0.address.clone(),
+                source: boxed(err),
+            }),
         }
     }
 
@@ -248,9 +354,7 @@ impl SharedConnection {
     pub fn recover(&self, failed_epoch: u64) -> Result<()> {
         let dialer = &self.0.dialer;
         let Some(policy) = &dialer.policy else {
-            return Err(Error::ConnectionLost {
-                source: "no reconnect policy is set".into(),
-            });
+            return Err(self.lost("no reconnect policy is set"));
         };
         let mut link = self.lock();
         loop {
@@ -265,20 +369,20 @@ impl SharedConnection {
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
                     if link.state == State::Lost && link.epoch == failed_epoch {
                         // The other thread gave up; so does this call.
-                        return Err(Error::ConnectionLost {
-                            source: "reconnecting failed".into(),
-                        });
+                        return Err(self.lost("reconnecting failed"));
                     }
                 }
                 State::Open | State::Lost => break,
             }
         }
         link.state = State::Reconnecting;
-        let old = link.connection.take().zip(link.socket.take());
+        link.socket = None;
         drop(link);
-        if let Some((connection, socket)) = old {
+        // A channel open on the lost connection ends at once.
+        let old = self.current().take();
+        if let Some(old) = old {
             // Its I/O thread has ended or is ending: quick, but bounded anyway.
-            let _ = close_within(connection, &socket, self.0.timeouts.request, true);
+            let _ = close_within(old.connection, &old.socket, self.0.timeouts.request, true);
         }
 
         let started = Instant::now();
@@ -301,17 +405,14 @@ impl SharedConnection {
             }
             match dialed {
                 Ok(dialed) => {
-                    *self
-                        .0
-                        .alarm
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Alarm {
-                        notifications: dialed.blocked,
-                        reason: None,
-                    };
-                    link.connection = Some(dialed.connection);
-                    link.socket = Some(dialed.socket);
+                    self.0.alarm.reset(dialed.blocked);
                     link.epoch += 1;
+                    link.socket = Some(Arc::clone(&dialed.socket));
+                    *self.current() = Some(Current {
+                        connection: dialed.connection,
+                        socket: dialed.socket,
+                        epoch: link.epoch,
+                    });
                     link.state = State::Open;
                     self.0.changed.notify_all();
                     return Ok(());
@@ -320,7 +421,7 @@ impl SharedConnection {
                     link.state = State::Lost;
                     self.0.changed.notify_all();
                     return Err(Error::ReconnectFailed {
-                        address: dialer.url.address(),
+                        address: self.0.address.clone(),
                         attempts,
                         source: Box::new(err),
                     });
@@ -343,54 +444,78 @@ impl SharedConnection {
     }
 
     /// Closes the connection within the request timeout; stops a
-    /// reconnection under way.
+    /// reconnection under way, and ends a channel open under way.
     pub fn close(&self) -> Result<()> {
-        let old = {
+        let socket = {
             let mut link = self.lock();
             link.state = State::Closed;
             self.0.changed.notify_all();
-            link.connection.take().zip(link.socket.take())
+            link.socket.take()
         };
         let blocked = self.blocked().is_some();
         // A closed connection is not blocked: its handles say it is closed.
-        *self
-            .0
-            .alarm
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Alarm {
-            notifications: crossbeam_channel::never(),
-            reason: None,
+        self.0.alarm.reset(crossbeam_channel::never());
+        let (current, interrupted) = self.take_current(socket.as_ref());
+        let Some(current) = current else {
+            return Ok(());
         };
-        match old {
-            Some((connection, socket)) => {
-                close_within(connection, &socket, self.0.timeouts.request, blocked).map_err(
-                    |timed_out| match timed_out {
-                        Some(err) => Error::Channel { source: boxed(err) },
-                        None => self.timeout("close", self.0.timeouts.request),
-                    },
-                )
+        let abandon = blocked || interrupted;
+        close_within(
+            current.connection,
+            &current.socket,
+            self.0.timeouts.request,
+            abandon,
+        )
+        .map_err(|timed_out| match timed_out {
+            Some(err) => Error::ConnectionCloseFailed {
+                address: self.0.address.clone(),
+                source: boxed(err),
+            },
+            None => self.timed_out("close"),
+        })
+    }
+
+    /// Takes the connection out, to close it. A channel being opened holds
+    /// it for a round trip: after a moment, its socket is shut down, which
+    /// ends that round trip at once (the broker is slow to answer, and the
+    /// connection goes anyway). True when it came to that.
+    fn take_current(&self, socket: Option<&Socket>) -> (Option<Current>, bool) {
+        let started = Instant::now();
+        loop {
+            match self.0.current.try_lock() {
+                Ok(mut current) => return (current.take(), false),
+                Err(TryLockError::Poisoned(poisoned)) => {
+                    return (poisoned.into_inner().take(), false)
+                }
+                Err(TryLockError::WouldBlock) if started.elapsed() < ALARM_POLL => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    if let Some(socket) = socket {
+                        let _ = socket.shutdown(Shutdown::Both);
+                    }
+                    return (self.current().take(), true);
+                }
             }
-            None => Ok(()),
         }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let link = self
-            .link
+        let current = self
+            .current
             .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((connection, socket)) = link.connection.take().zip(link.socket.take()) {
-            let alarm = self
-                .alarm
-                .get_mut()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let mut blocked = alarm.reason.is_some();
-            while let Ok(notification) = alarm.notifications.try_recv() {
-                blocked = matches!(notification, ConnectionBlockedNotification::Blocked(_));
-            }
-            let _ = close_within(connection, &socket, self.timeouts.request, blocked);
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(current) = current {
+            let blocked = self.alarm.blocked().is_some();
+            let _ = close_within(
+                current.connection,
+                &current.socket,
+                self.timeouts.request,
+                blocked,
+            );
         }
     }
 }
@@ -420,29 +545,102 @@ fn close_within(
 /// A thread per connection that closes channels, so that dropping a handle
 /// never waits for the broker: amiquip's channel close is a round trip with
 /// no deadline, and a blocked broker does not answer it until the alarm
-/// clears. Closes still pending when the connection closes fail at once.
-pub(crate) struct Closer(Option<crossbeam_channel::Sender<amiquip::Channel>>);
+/// clears. Each close has the request timeout, on top of any block (see
+/// [`watchdog::patient`]); past it, the connection is given up. Closes
+/// still pending when the connection closes fail at once.
+pub(crate) struct Closer {
+    /// `None` while the thread could not be started; each close tries again.
+    sender: Mutex<Option<Sender<(amiquip::Channel, Socket)>>>,
+    patience: Patience,
+    timeout: Duration,
+}
 
 impl Closer {
-    fn start() -> Closer {
-        let (sender, channels) = crossbeam_channel::unbounded::<amiquip::Channel>();
-        let spawned = std::thread::Builder::new()
-            .name("mq-lite-closer".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                for channel in channels {
-                    let _ = channel.close();
-                }
-            });
-        Closer(spawned.ok().map(|_| sender))
+    fn start(patience: Patience, timeout: Duration) -> Closer {
+        let closer = Closer {
+            sender: Mutex::new(None),
+            patience,
+            timeout,
+        };
+        drop(closer.sender());
+        closer
     }
 
-    /// Closes `channel` in the background (in place if the thread could not start).
-    pub fn close(&self, channel: amiquip::Channel) {
-        if let Some(sender) = &self.0 {
-            if let Err(returned) = sender.send(channel) {
-                drop(returned.into_inner());
-            }
+    /// The thread's queue, starting the thread if needed.
+    fn sender(&self) -> Option<Sender<(amiquip::Channel, Socket)>> {
+        let mut sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if sender.is_none() {
+            let (queue, channels) = crossbeam_channel::unbounded::<(amiquip::Channel, Socket)>();
+            let (patience, timeout) = (Arc::clone(&self.patience), self.timeout);
+            let started = crate::threads::spawn("closer", 256 * 1024, move || {
+                for (channel, socket) in channels {
+                    let guard = watchdog::patient(timeout, &socket, &patience);
+                    let _ = channel.close();
+                    drop(guard);
+                }
+            });
+            *sender = started.ok().map(|_| queue);
         }
+        sender.clone()
+    }
+
+    /// Closes `channel`, of the connection of `socket`, in the background.
+    ///
+    /// If the thread cannot be started (the process is out of threads), it
+    /// closes it here, within the request timeout; while the broker blocks
+    /// the connection (it would not answer before the alarm clears), it
+    /// gives the connection up at once instead.
+    pub fn close(&self, channel: amiquip::Channel, socket: &Socket) {
+        let channel = match self.sender() {
+            Some(sender) => match sender.send((channel, Arc::clone(socket))) {
+                Ok(()) => return,
+                Err(returned) => returned.into_inner().0,
+            },
+            None => channel,
+        };
+        if (self.patience)() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        let guard = watchdog::guard(Instant::now() + self.timeout, socket);
+        let _ = channel.close();
+        drop(guard);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::threads::tests::without_threads;
+    use crate::{ConnectOptions, Connection};
+
+    #[test]
+    fn without_its_thread_a_channel_close_on_a_stalled_broker_ends_within_the_request_timeout() {
+        let broker = testkit::Broker::start();
+        let timeout = Duration::from_secs(2);
+        let connection =
+            Connection::open_with(&ConnectOptions::new(broker.url()).request_timeout(timeout))
+                .unwrap();
+        let shared = connection.shared();
+        let Opened {
+            channel, socket, ..
+        } = shared.open_channel(shared.request("test", "")).unwrap();
+        let closer = without_threads(|| Closer::start(Arc::clone(shared.patience()), timeout));
+        assert!(
+            closer.sender.lock().unwrap().is_none(),
+            "the thread was refused"
+        );
+
+        broker.pause(true);
+        let started = Instant::now();
+        // Refused again: the close is made here, under the watchdog.
+        without_threads(|| closer.close(channel, &socket));
+        let elapsed = started.elapsed();
+        broker.pause(false);
+        eprintln!("a close in place on a paused broker returned in {elapsed:?}");
+        assert!(elapsed >= timeout, "{elapsed:?}");
+        assert!(elapsed < timeout * 2, "{elapsed:?}");
     }
 }

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use amiquip::{Confirm, Publish};
 
-use crate::channel::{Call, ChannelSlot, Failure, OpenChannel};
+use crate::channel::{ChannelSlot, Failure, OpenChannel};
 use crate::error::{Error, Result};
-use crate::link::ALARM_POLL;
+use crate::link::{NoAnswer, SharedConnection};
 use crate::message::Properties;
 
 /// One message to publish.
@@ -54,14 +54,15 @@ pub(crate) fn publish_confirmed(
     messages: &[Outgoing<'_>],
 ) -> Result<()> {
     check_all(messages)?;
-    let timeout = slot.connection().timeouts().publish;
-    let call = Call {
-        operation: "publish",
-        queue,
+    let connection = slot.connection();
+    let call = connection.publishing(queue, largest(messages));
+    let timeout = call.timeout;
+    let publish_timeout = |in_doubt, connection_lost| Error::PublishTimeout {
+        queue: queue.to_owned(),
         timeout,
-        bytes: largest(messages),
+        in_doubt,
+        connection_lost,
     };
-    let connection = slot.connection().clone();
     // Messages the broker has confirmed, across reconnections: only the
     // rest is published again after a loss.
     let mut confirmed = 0;
@@ -81,16 +82,15 @@ pub(crate) fn publish_confirmed(
         });
         match sent {
             Ok(()) => open.published += batch.len() as u64,
+            // The broker read too slowly for the batch to be sent in time
+            // (amiquip waits for room in its buffers): the watchdog gave
+            // the connection up.
             Err(Failure::TimedOut) => {
-                return Err(Failure::Final(Error::PublishTimeout {
-                    queue: queue.to_owned(),
-                    timeout,
-                    in_doubt: batch.len(),
-                }))
+                return Err(Failure::GaveUp(publish_timeout(batch.len(), true)))
             }
             Err(failure) => return Err(failure),
         }
-        let outcome = wait_for_confirms(open, first, deadline, || connection.blocked());
+        let outcome = wait_for_confirms(open, first, deadline, connection);
         if matches!(
             outcome,
             Err(Unconfirmed::TimedOut { .. } | Unconfirmed::Blocked { .. })
@@ -115,17 +115,12 @@ pub(crate) fn publish_confirmed(
                 // limit, say) or the connection went: ask amiquip which.
                 Err(Failure::Amqp(open.closing_reason()))
             }
-            Err(Unconfirmed::TimedOut { in_doubt }) => Err(Failure::Final(Error::PublishTimeout {
-                queue: queue.to_owned(),
-                timeout,
-                in_doubt,
-            })),
-            Err(Unconfirmed::Blocked { reason, in_doubt }) => Err(Failure::Final(Error::Blocked {
-                operation: "publish",
-                queue: queue.to_owned(),
-                reason,
-                in_doubt,
-            })),
+            Err(Unconfirmed::TimedOut { in_doubt }) => {
+                Err(Failure::Final(publish_timeout(in_doubt, false)))
+            }
+            Err(Unconfirmed::Blocked { reason, in_doubt }) => {
+                Err(Failure::Final(call.blocked_in_doubt(reason, in_doubt)))
+            }
         }
     })
 }
@@ -151,40 +146,36 @@ enum Unconfirmed {
 
 /// Waits until the broker has confirmed every tag from `first` to
 /// `open.published`, then reports any message it returned or refused. Gives
-/// up at `deadline`, or as soon as `blocked` reports an alarm: RabbitMQ
-/// blocks a connection when it publishes during an alarm and confirms
-/// nothing until the alarm clears.
+/// up at `deadline`, or as soon as the broker blocks the connection:
+/// RabbitMQ blocks a connection when it publishes during an alarm and
+/// confirms nothing until the alarm clears.
 fn wait_for_confirms(
     open: &OpenChannel,
     first: u64,
     deadline: Instant,
-    blocked: impl Fn() -> Option<String>,
+    connection: &SharedConnection,
 ) -> std::result::Result<(), Unconfirmed> {
     let last = open.published;
     let mut confirmed_up_to = first - 1;
     let mut refused = 0usize;
     let in_doubt = |confirmed_up_to: u64| usize::try_from(last - confirmed_up_to).unwrap_or(0);
     while confirmed_up_to < last {
-        let look = deadline.min(Instant::now() + ALARM_POLL);
-        let confirm = match open.confirms.recv_deadline(look) {
+        let confirm = match connection.answer(&open.confirms, deadline) {
             Ok(confirm) => confirm,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+            Err(NoAnswer::Disconnected) => {
                 let confirmed = usize::try_from(confirmed_up_to + 1 - first).unwrap_or(0);
                 return Err(Unconfirmed::ChannelClosed { confirmed });
             }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                if let Some(reason) = blocked() {
-                    return Err(Unconfirmed::Blocked {
-                        reason,
-                        in_doubt: in_doubt(confirmed_up_to),
-                    });
-                }
-                if Instant::now() >= deadline {
-                    return Err(Unconfirmed::TimedOut {
-                        in_doubt: in_doubt(confirmed_up_to),
-                    });
-                }
-                continue;
+            Err(NoAnswer::Blocked(reason)) => {
+                return Err(Unconfirmed::Blocked {
+                    reason,
+                    in_doubt: in_doubt(confirmed_up_to),
+                })
+            }
+            Err(NoAnswer::TimedOut) => {
+                return Err(Unconfirmed::TimedOut {
+                    in_doubt: in_doubt(confirmed_up_to),
+                })
             }
         };
         let (payload, acked) = match confirm {

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use amiquip::QueueDeleteOptions;
 
-use crate::channel::{Call, ChannelSlot};
+use crate::amqp_error::Call;
+use crate::channel::ChannelSlot;
 use crate::consumer::{ConsumeOptions, Consumer};
 use crate::declare::{check_queue_name, Declaration, QueueInfo, QueueOptions};
 use crate::delivery::{Delivery, Settler};
@@ -15,17 +16,26 @@ use crate::link::SharedConnection;
 use crate::message::{Message, Properties};
 use crate::publish::{check_all, publish_confirmed, to_publish};
 
-/// A declared queue, owning its AMQP channel.
+/// A declared queue, owning its AMQP channels.
 ///
 /// Messages are published through the default exchange, straight to this
 /// queue, with the mandatory flag and publisher confirms: a call returns once
 /// the broker has the message, or with an error within the publish timeout.
 /// `Queue` is `Send` and `Sync`: move it to the thread that uses it, or
-/// share it. If the broker closes the channel after an error, the next call
+/// share it. If the broker closes a channel after an error, the next call
 /// opens a new one.
+///
+/// A handle has up to three channels, each opened on first use: one for
+/// confirmed publishing and requests (declare, inspect, purge, delete), one
+/// for [`get`](Self::get) and the settling of what it took, and one for
+/// [`publish_unconfirmed`](Self::publish_unconfirmed). So an error on a
+/// publish (the broker closed that channel, or a confirm came too late)
+/// leaves the deliveries taken by `get` on their channel, to be settled.
 pub struct Queue {
     slot: ChannelSlot,
-    /// A second channel, without confirm mode, for unconfirmed publishing.
+    /// Gets and their acks, apart from publishing: see above.
+    reads: ChannelSlot,
+    /// Without confirm mode, for unconfirmed publishing.
     unconfirmed: ChannelSlot,
     name: Arc<str>,
 }
@@ -41,21 +51,25 @@ impl std::fmt::Debug for Queue {
 impl Queue {
     fn new(connection: SharedConnection, declaration: Declaration, name: &str) -> Queue {
         let declaration = Arc::new(declaration);
+        Queue::with_slots(connection, declaration, name.into())
+    }
+
+    fn with_slots(
+        connection: SharedConnection,
+        declaration: Arc<Declaration>,
+        name: Arc<str>,
+    ) -> Queue {
         Queue {
             slot: ChannelSlot::new(connection.clone(), Arc::clone(&declaration), true),
+            reads: ChannelSlot::new(connection.clone(), Arc::clone(&declaration), false),
             unconfirmed: ChannelSlot::new(connection, declaration, false),
-            name: name.into(),
+            name,
         }
     }
 
     /// A call on this queue that the broker must answer within the request timeout.
     fn request(&self, operation: &'static str) -> Call<'_> {
-        Call {
-            operation,
-            queue: &self.name,
-            timeout: self.slot.connection().timeouts().request,
-            bytes: 0,
-        }
+        self.slot.connection().request(operation, &self.name)
     }
 
     fn request_deadline(&self) -> Instant {
@@ -86,27 +100,21 @@ impl Queue {
             .auto_delete(true);
         let declaration = Arc::new(Declaration::server_named());
         let slot = ChannelSlot::new(connection.clone(), Arc::clone(&declaration), true);
-        let call = Call {
-            operation: "declare",
-            queue: "",
-            timeout: connection.timeouts().request,
-            bytes: 0,
-        };
+        let call = connection.request("declare", "");
         let deadline = Instant::now() + call.timeout;
-        let name = slot.with(call, |open| {
+        let name: Arc<str> = slot.with(call, |open| {
             let name = open.within(deadline, |channel| {
                 channel
                     .queue_declare("", options.to_amqp())
                     .map(|queue| queue.name().to_owned())
             })?;
             declaration.server_named_declared(&name, open.epoch);
-            Ok(name)
+            Ok(name.into())
         })?;
-        Ok(Queue {
-            slot,
-            unconfirmed: ChannelSlot::new(connection, declaration, false),
-            name: name.into(),
-        })
+        let mut queue = Queue::with_slots(connection, declaration, name);
+        // Keep the channel that declared it.
+        queue.slot = slot;
+        Ok(queue)
     }
 
     pub(crate) fn existing(connection: SharedConnection, name: &str) -> Queue {
@@ -194,17 +202,14 @@ impl Queue {
     pub fn publish_unconfirmed(&self, message: &Message) -> Result<()> {
         let parts = [(message.body(), message.properties())];
         check_all(&parts)?;
-        let timeout = self.slot.connection().timeouts().publish;
-        let call = Call {
-            operation: "publish",
-            queue: &self.name,
-            timeout,
-            bytes: message.body().len(),
-        };
+        let call = self
+            .slot
+            .connection()
+            .publishing(&self.name, message.body().len());
         // On a channel of its own, without confirm mode: the broker sends
         // no confirms to be read and thrown away.
         self.unconfirmed.with(call, |open| {
-            open.within(Instant::now() + timeout, |channel| {
+            open.within(Instant::now() + call.timeout, |channel| {
                 channel.basic_publish(
                     "",
                     to_publish(&self.name, message.body(), message.properties(), false),
@@ -216,9 +221,16 @@ impl Queue {
     /// Takes one message from the queue, or returns `None` at once when the
     /// queue is empty. The message stays unacknowledged until
     /// [`Delivery::ack`]; dropped without an ack, it is redelivered.
+    ///
+    /// Gets run on a channel of their own (see [`Queue`]), where their
+    /// deliveries are settled: an error on a publish does not stop them
+    /// from being acknowledged. An error of a get (the queue was deleted,
+    /// the broker closed the channel) does: the broker requeues what was
+    /// taken on that channel and not settled, and settling it fails with
+    /// [`Error::DeliveryChannelClosed`](crate::Error::DeliveryChannelClosed).
     pub fn get(&self) -> Result<Option<Delivery>> {
         let mut generation = 0;
-        let got = self.slot.with(self.request("get"), |open| {
+        let got = self.reads.with(self.request("get"), |open| {
             generation = open.generation;
             open.within(self.request_deadline(), |channel| {
                 channel.basic_get(&*self.name, false)
@@ -228,7 +240,7 @@ impl Queue {
             Delivery::new(
                 got.delivery,
                 Settler::Slot {
-                    slot: self.slot.clone(),
+                    slot: self.reads.clone(),
                     generation,
                 },
                 Arc::clone(&self.name),
@@ -250,12 +262,7 @@ impl Queue {
     pub fn info(&self) -> Result<QueueInfo> {
         self.slot.with(self.request("inspect"), |open| {
             open.within(self.request_deadline(), |channel| {
-                channel
-                    .queue_declare_passive(&*self.name)
-                    .map(|queue| QueueInfo {
-                        message_count: queue.declared_message_count().unwrap_or(0),
-                        consumer_count: queue.declared_consumer_count().unwrap_or(0),
-                    })
+                QueueInfo::inspect(channel, &self.name)
             })
         })
     }

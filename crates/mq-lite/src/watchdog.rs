@@ -11,11 +11,18 @@
 //! deadline. Calls register without waking the watchdog, which looks at
 //! least once a second (sooner for a nearer deadline), so the fast path
 //! costs two uncontended lock operations.
+//!
+//! A [`patient`] guard, for the calls made in the background (closing a
+//! channel, starting or stopping a consumer), waits as long as the broker
+//! blocks the connection: it answers once the alarm clears, and nobody is
+//! waiting for it meanwhile. Its deadline then starts again.
 
 use std::collections::HashMap;
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::threads;
 
 /// The longest the watchdog sleeps between two looks.
 const TICK: Duration = Duration::from_secs(1);
@@ -26,10 +33,16 @@ const IDLE_TICKS: u32 = 30;
 /// The socket of one connection, as the watchdog shuts it down.
 pub(crate) type Socket = Arc<TcpStream>;
 
+/// While this says true (the broker blocks the connection), a patient
+/// call's deadline keeps moving.
+pub(crate) type Patience = Arc<dyn Fn() -> bool + Send + Sync>;
+
 struct Call {
     deadline: Instant,
     socket: Socket,
     fired: bool,
+    /// For a patient call: when to give up, and how long it gets once the broker stops blocking.
+    patience: Option<(Patience, Duration)>,
 }
 
 #[derive(Default)]
@@ -66,6 +79,11 @@ impl Watchdog {
             let now = Instant::now();
             let mut earliest: Option<Instant> = None;
             for call in state.calls.values_mut().filter(|call| !call.fired) {
+                if let Some((waits, timeout)) = &call.patience {
+                    if waits() {
+                        call.deadline = call.deadline.max(now + *timeout);
+                    }
+                }
                 if call.deadline <= now {
                     call.fired = true;
                     // amiquip's I/O thread sees the socket close and ends.
@@ -94,11 +112,28 @@ impl Watchdog {
 /// A call under a deadline; dropping it (or [`fired`](Self::fired)) ends the watch.
 pub(crate) struct Guard {
     id: u64,
+    /// Set by [`fired`](Self::fired), so that the drop does not end the watch again.
+    ended: bool,
 }
 
 /// Watches the call about to be made on the connection of `socket` until
 /// the guard is dropped, shutting the socket down at `deadline`.
 pub(crate) fn guard(deadline: Instant, socket: &Socket) -> Guard {
+    register(deadline, socket, None)
+}
+
+/// Like [`guard`], for a call made in the background: `timeout` from now,
+/// and again `timeout` from the end of any block while `waits` says the
+/// broker blocks the connection.
+pub(crate) fn patient(timeout: Duration, socket: &Socket, waits: &Patience) -> Guard {
+    register(
+        Instant::now() + timeout,
+        socket,
+        Some((Arc::clone(waits), timeout)),
+    )
+}
+
+fn register(deadline: Instant, socket: &Socket, patience: Option<(Patience, Duration)>) -> Guard {
     let dog = watchdog();
     let mut state = dog.lock();
     let id = state.next_id;
@@ -109,28 +144,22 @@ pub(crate) fn guard(deadline: Instant, socket: &Socket) -> Guard {
             deadline,
             socket: Arc::clone(socket),
             fired: false,
+            patience,
         },
     );
     if !state.running {
-        let spawned = std::thread::Builder::new()
-            .name("mq-lite-watchdog".into())
-            .stack_size(64 * 1024)
-            .spawn(|| watchdog().run());
         // Without a thread the call is not watched; the next guard tries again.
-        state.running = spawned.is_ok();
+        state.running = threads::spawn("watchdog", 64 * 1024, || watchdog().run()).is_ok();
     } else if state.next_look.is_none_or(|look| deadline < look) {
         dog.wake.notify_one();
     }
-    Guard { id }
+    Guard { id, ended: false }
 }
 
 impl Guard {
     /// Ends the watch; true when the deadline passed and the socket was shut.
-    pub fn fired(self) -> bool {
-        self.end()
-    }
-
-    fn end(&self) -> bool {
+    pub fn fired(mut self) -> bool {
+        self.ended = true;
         watchdog()
             .lock()
             .calls
@@ -141,7 +170,9 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        self.end();
+        if !self.ended {
+            watchdog().lock().calls.remove(&self.id);
+        }
     }
 }
 
@@ -171,6 +202,34 @@ mod tests {
         assert!(guard.fired());
         assert!(waited >= Duration::from_millis(200), "{waited:?}");
         assert!(waited < Duration::from_secs(2), "{waited:?}");
+    }
+
+    #[test]
+    fn a_patient_call_waits_while_the_broker_blocks_and_then_gets_its_timeout_again() {
+        let (socket, _server) = connected_pair();
+        let blocked = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let waits: Patience = {
+            let blocked = Arc::clone(&blocked);
+            Arc::new(move || blocked.load(std::sync::atomic::Ordering::SeqCst))
+        };
+        let started = Instant::now();
+        let guard = patient(Duration::from_millis(200), &socket, &waits);
+        let unblocker = {
+            let blocked = Arc::clone(&blocked);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(1500));
+                blocked.store(false, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let mut buffer = [0u8; 1];
+        let read = (&*socket).read(&mut buffer);
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        let waited = started.elapsed();
+        assert!(guard.fired());
+        unblocker.join().unwrap();
+        // Not at 200 ms: only once unblocked (1.5 s), plus up to its timeout.
+        assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+        assert!(waited < Duration::from_secs(3), "{waited:?}");
     }
 
     #[test]

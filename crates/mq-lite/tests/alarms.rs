@@ -5,16 +5,22 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{wait_until, PrivateBroker};
+use common::wait_until;
 use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Error, Message, QueueOptions};
+use testkit::Broker;
 
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn open(broker: &PrivateBroker) -> Connection {
+fn open(broker: &Broker) -> Connection {
+    open_with_timeouts(broker, PUBLISH_TIMEOUT)
+}
+
+/// A connection whose publishes and requests have `timeout` each.
+fn open_with_timeouts(broker: &Broker, timeout: Duration) -> Connection {
     Connection::open_with(
         &ConnectOptions::new(broker.url())
-            .publish_timeout(PUBLISH_TIMEOUT)
-            .request_timeout(Duration::from_secs(5)),
+            .publish_timeout(timeout)
+            .request_timeout(timeout),
     )
     .expect("connect to the private broker")
 }
@@ -41,7 +47,7 @@ fn publish_until_blocked(queue: &mq_lite::Queue) -> (Error, Duration) {
 
 #[test]
 fn publish_under_a_memory_alarm_fails_fast_with_blocked_and_works_again_once_it_clears() {
-    let broker = PrivateBroker::start();
+    let broker = Broker::start();
     let connection = open(&broker);
     let queue = connection
         .declare_queue("alarm.jobs", &QueueOptions::default())
@@ -107,7 +113,7 @@ fn publish_under_a_memory_alarm_fails_fast_with_blocked_and_works_again_once_it_
 
 #[test]
 fn a_consumer_dropped_while_the_broker_blocks_its_connection_does_not_hang() {
-    let broker = PrivateBroker::start();
+    let broker = Broker::start();
     let connection = open(&broker);
     let queue = connection
         .declare_queue("alarm.consumed", &QueueOptions::default())
@@ -156,7 +162,7 @@ fn a_consumer_dropped_while_the_broker_blocks_its_connection_does_not_hang() {
 
 #[test]
 fn a_closed_connection_while_blocked_closes_at_once() {
-    let broker = PrivateBroker::start();
+    let broker = Broker::start();
     let connection = open(&broker);
     let queue = connection
         .declare_queue("alarm.close", &QueueOptions::default())
@@ -177,13 +183,8 @@ fn a_closed_connection_while_blocked_closes_at_once() {
 
 #[test]
 fn unanswered_publishes_and_requests_fail_within_their_deadline() {
-    let broker = PrivateBroker::start();
-    let connection = Connection::open_with(
-        &ConnectOptions::new(broker.url())
-            .publish_timeout(Duration::from_secs(2))
-            .request_timeout(Duration::from_secs(2)),
-    )
-    .unwrap();
+    let broker = Broker::start();
+    let connection = open_with_timeouts(&broker, Duration::from_secs(2));
     let queue = connection
         .declare_queue("paused.jobs", &QueueOptions::default())
         .unwrap();
@@ -195,11 +196,19 @@ fn unanswered_publishes_and_requests_fail_within_their_deadline() {
     let publish = started.elapsed();
     broker.pause(false);
     assert!(
-        matches!(err, Error::PublishTimeout { in_doubt: 1, .. }),
+        matches!(
+            err,
+            Error::PublishTimeout {
+                in_doubt: 1,
+                connection_lost: false,
+                ..
+            }
+        ),
         "{err:?}"
     );
+    // The watchdog looks at least once a second; a loaded machine adds some.
     assert!(
-        publish >= Duration::from_secs(2) && publish < Duration::from_secs(3),
+        publish >= Duration::from_secs(2) && publish < Duration::from_secs(4),
         "{publish:?}"
     );
     // The broker answers again: the same handle publishes on.
@@ -225,4 +234,79 @@ fn unanswered_publishes_and_requests_fail_within_their_deadline() {
     eprintln!("paused broker: publish timed out in {publish:?}, get in {get:?}");
     // A request cannot be withdrawn: the connection was given up.
     assert!(matches!(queue.get(), Err(Error::ConnectionLost { .. })));
+}
+
+#[test]
+fn a_publish_the_stalled_broker_cannot_take_in_time_gives_the_connection_up_and_says_so() {
+    let broker = Broker::start();
+    let connection = open_with_timeouts(&broker, Duration::from_secs(2));
+    let queue = connection
+        .declare_queue("stalled.big", &QueueOptions::default())
+        .unwrap();
+    let other = connection
+        .declare_queue("stalled.other", &QueueOptions::default())
+        .unwrap();
+    // More than the socket buffers and amiquip's 16 MiB of buffered
+    // writes: amiquip waits for room to send the rest.
+    let big = vec![1u8; 64 * 1024 * 1024];
+
+    broker.pause(true);
+    let started = Instant::now();
+    let err = queue.publish(&big).unwrap_err();
+    let elapsed = started.elapsed();
+    broker.pause(false);
+    eprintln!("stalled broker: a 64 MiB publish gave up in {elapsed:?}: {err}");
+    assert!(
+        matches!(
+            err,
+            Error::PublishTimeout {
+                in_doubt: 1,
+                connection_lost: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("connection was given up"), "{err}");
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+    // As the error says: the connection is gone, for every handle.
+    assert!(matches!(
+        queue.publish(b"x"),
+        Err(Error::ConnectionLost { .. })
+    ));
+    assert!(matches!(other.get(), Err(Error::ConnectionLost { .. })));
+}
+
+#[test]
+fn close_does_not_wait_behind_a_channel_open_the_broker_does_not_answer() {
+    let broker = Broker::start();
+    let connection = Connection::open_with(
+        &ConnectOptions::new(broker.url()).request_timeout(Duration::from_secs(20)),
+    )
+    .unwrap();
+    let queue = connection
+        .declare_queue("stalled.open", &QueueOptions::default())
+        .unwrap();
+    broker.pause(true);
+    let getting = std::thread::spawn(move || {
+        // A handle's first get opens its channel: a round trip the paused
+        // broker does not answer.
+        let result = queue.get().map(|got| got.is_some());
+        (result, Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let closed = connection.close();
+    let close = started.elapsed();
+    let (got, returned) = getting.join().unwrap();
+    let get = returned.saturating_duration_since(started);
+    broker.pause(false);
+    eprintln!("paused broker: close() returned in {close:?}; the get opening a channel ended {get:?} after it began");
+    closed.unwrap();
+    assert!(close < Duration::from_secs(1), "{close:?}");
+    assert!(get < Duration::from_secs(1), "{get:?}");
+    assert!(matches!(got, Err(Error::ConnectionClosed)), "{got:?}");
 }

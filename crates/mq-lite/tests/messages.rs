@@ -4,7 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use mq_lite::{ConsumeOptions, Error, HeaderValue, Message, QueueOptions};
+use mq_lite::{
+    ConnectOptions, Connection, ConsumeOptions, Error, HeaderValue, Message, QueueOptions,
+};
 
 #[test]
 fn get_returns_none_at_once_on_an_empty_queue() {
@@ -220,6 +222,143 @@ fn a_consumer_moves_to_another_thread_and_unacked_messages_return_when_it_is_dro
     }
     rest.sort();
     assert_eq!(rest, vec![1, 2]);
+}
+
+#[test]
+fn cancel_hands_every_unacknowledged_message_back_and_settling_afterwards_fails() {
+    const PREFETCH: u16 = 5;
+    let connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("cancel"), &QueueOptions::default())
+        .unwrap();
+    queue
+        .publish_batch((0..PREFETCH).map(|i| Message::new(vec![i as u8])))
+        .unwrap();
+    let mut consumer = queue
+        .consume(&ConsumeOptions::default().prefetch(PREFETCH))
+        .unwrap();
+    let held = consumer
+        .next_timeout(Duration::from_secs(5))
+        .unwrap()
+        .expect("a delivery");
+    common::wait_until(
+        Duration::from_secs(5),
+        "the broker pushed every message to the consumer",
+        || queue.info().unwrap().message_count == 0,
+    );
+
+    let started = Instant::now();
+    consumer.cancel().expect("cancel");
+    let cancelled = started.elapsed();
+    // The held delivery and the ones still buffered are all back.
+    let back = queue.info().unwrap().message_count;
+    common::wait_until(Duration::from_secs(5), "every message requeued", || {
+        queue.info().unwrap().message_count == u32::from(PREFETCH)
+    });
+    eprintln!(
+        "cancel() took {cancelled:?}; right after it the queue held {back} of {PREFETCH} messages"
+    );
+    assert_eq!(queue.info().unwrap().consumer_count, 0);
+    let err = held.ack().unwrap_err();
+    assert!(
+        matches!(&err, Error::DeliveryChannelClosed { queue: name } if name == queue.name()),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_prefetch_of_zero_is_refused_before_consuming() {
+    let connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("prefetch-0"), &QueueOptions::default())
+        .unwrap();
+    let err = queue
+        .consume(&ConsumeOptions::default().prefetch(0))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidOption {
+                option: "prefetch",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        queue.info().unwrap().consumer_count,
+        0,
+        "nothing was started"
+    );
+    let _consumer = queue
+        .consume(&ConsumeOptions::default().prefetch(1))
+        .expect("a prefetch of 1 is fine");
+    assert_eq!(queue.info().unwrap().consumer_count, 1);
+}
+
+/// Suspends (or resumes) the process of queue `name` on the shared broker:
+/// it then answers nothing, while the broker's other processes go on.
+fn suspend_queue(name: &str, suspended: bool) {
+    let call = if suspended { "suspend" } else { "resume" };
+    testkit::shared_broker().rabbitmqctl(&[
+        "eval",
+        &format!(
+            "{{ok, Q}} = rabbit_amqqueue:lookup(rabbit_misc:r(<<\"/\">>, queue, <<\"{name}\">>)), \
+             sys:{call}(amqqueue:get_pid(Q))."
+        ),
+    ]);
+}
+
+#[test]
+fn a_consumer_start_the_broker_never_answers_times_out_and_gives_the_connection_up() {
+    let connection = Connection::open_with(
+        &ConnectOptions::new(testkit::shared_broker().url())
+            .request_timeout(Duration::from_secs(2)),
+    )
+    .unwrap();
+    let name = common::unique("unanswered-consume");
+    let queue = connection
+        .declare_queue(&name, &QueueOptions::default().durable(false))
+        .unwrap();
+    // basic.consume waits for the queue's process: the broker answers
+    // the channel's open and qos, never the consume.
+    suspend_queue(&name, true);
+    let resume = Resume(&name);
+    let started = Instant::now();
+    let err = queue.consume(&ConsumeOptions::default()).unwrap_err();
+    let consume = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                operation: "consume",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Like any request past its deadline, it gave the connection up: the
+    // next call fails at once instead of waiting out a deadline of its own.
+    let started = Instant::now();
+    let err = queue.publish(b"x").unwrap_err();
+    let next = started.elapsed();
+    eprintln!("unanswered consume: Timeout after {consume:?}; the next call failed in {next:?}");
+    assert!(matches!(err, Error::ConnectionLost { .. }), "{err:?}");
+    assert!(
+        consume >= Duration::from_secs(2) && consume < Duration::from_secs(4),
+        "{consume:?}"
+    );
+    assert!(next < Duration::from_secs(1), "{next:?}");
+    drop(resume);
+}
+
+/// Resumes the suspended queue even when the test fails.
+struct Resume<'a>(&'a str);
+
+impl Drop for Resume<'_> {
+    fn drop(&mut self) {
+        suspend_queue(self.0, false);
+    }
 }
 
 #[test]

@@ -203,7 +203,18 @@ fn a_channel_error_never_recreates_a_queue_someone_deleted() {
     // declare the queue again behind the holder's back.
     for _ in 0..2 {
         let err = queue.get().unwrap_err();
-        assert!(matches!(err, Error::QueueNotFound { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::QueueNotFound {
+                    operation: "get",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // The broker's reply code and text.
+        assert!(err.to_string().contains("404: NOT_FOUND"), "{err}");
     }
     assert!(matches!(queue.publish(b"x"), Err(Error::Unroutable { .. })));
     assert!(matches!(

@@ -1,4 +1,6 @@
-//! One RabbitMQ broker per test process, started with testcontainers.
+//! RabbitMQ brokers for tests, started with testcontainers: one shared by
+//! the tests of a process, brokers of a test's own, and brokers that can be
+//! restarted at the same address.
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -11,12 +13,29 @@ use crate::{split_name_and_tag, RABBITMQ};
 
 const AMQP_PORT: u16 = 5672;
 
-/// A running broker shared by the tests of one test binary.
+/// The line a RabbitMQ broker logs once it accepts connections.
+const READY_LINE: &str = "Server startup complete";
+
+/// How long a broker may take to start. Past it, the start is tried once
+/// more: on a loaded machine a broker has been seen to hang while booting.
+const START_LIMIT: Duration = Duration::from_secs(90);
+
+/// A running broker, removed when dropped (the [shared](shared_broker) one
+/// when the process exits).
 pub struct Broker {
     container: Container<'static, GenericImage>,
 }
 
 impl Broker {
+    /// Starts a broker of the caller's own, for what would disturb the
+    /// shared one (resource alarms, pauses, settings), and waits until it
+    /// accepts connections. Fails the test, with the broker's log, if it
+    /// does not start within 90 s twice.
+    pub fn start() -> Broker {
+        let container = start_bounded(|| docker_client().run(broker_image()));
+        Broker { container }
+    }
+
     /// `amqp://guest:guest@127.0.0.1:<port>/%2f`.
     pub fn url(&self) -> String {
         format!(
@@ -29,17 +48,42 @@ impl Broker {
     pub fn id(&self) -> &str {
         self.container.id()
     }
+
+    /// Runs `rabbitmqctl <args>` in the broker; fails the test if it fails.
+    pub fn rabbitmqctl(&self, args: &[&str]) -> String {
+        let mut full = vec!["exec", self.id(), "rabbitmqctl"];
+        full.extend_from_slice(args);
+        docker(&full)
+    }
+
+    /// Forces the memory alarm on (a watermark no broker stays under), or
+    /// back off (RabbitMQ's default watermark). Not on the shared broker:
+    /// it would block every test's publishers.
+    pub fn memory_alarm(&self, on: bool) {
+        let watermark = if on { "0.000001" } else { "0.4" };
+        self.rabbitmqctl(&["set_vm_memory_high_watermark", watermark]);
+    }
+
+    /// Freezes (or thaws) every process of the broker: it answers nothing,
+    /// while the kernel still accepts what is sent to it. Not on the shared
+    /// broker.
+    pub fn pause(&self, paused: bool) {
+        docker(&[if paused { "pause" } else { "unpause" }, self.id()]);
+    }
 }
 
-/// The line a RabbitMQ broker logs once it accepts connections.
-const READY_LINE: &str = "Server startup complete";
-
-fn broker_image() -> GenericImage {
-    let image = RABBITMQ.require();
-    let (name, tag) = split_name_and_tag(&image);
-    GenericImage::new(name, tag)
-        .with_exposed_port(AMQP_PORT)
-        .with_wait_for(WaitFor::message_on_stdout(READY_LINE))
+/// The broker of this test process, started on first use from the image
+/// named by `RABBITMQ_IMAGE` and removed when the process exits.
+pub fn shared_broker() -> &'static Broker {
+    static BROKER: OnceLock<Broker> = OnceLock::new();
+    BROKER.get_or_init(|| {
+        let container = start_bounded(|| {
+            let container = docker_client().run(broker_image());
+            remove_container_at_exit(container.id());
+            container
+        });
+        Broker { container }
+    })
 }
 
 /// A broker of one test's own, on a fixed host port so that it comes back
@@ -53,9 +97,11 @@ pub struct RestartableBroker<'d> {
 impl<'d> RestartableBroker<'d> {
     /// Starts a broker on a free loopback port.
     pub fn start(docker: &'d Cli) -> Self {
-        let port = free_port();
-        let container =
-            docker.run(RunnableImage::from(broker_image()).with_mapped_port((port, AMQP_PORT)));
+        let mut port = 0;
+        let container = start_bounded(|| {
+            port = free_port();
+            docker.run(RunnableImage::from(broker_image()).with_mapped_port((port, AMQP_PORT)))
+        });
         RestartableBroker {
             container,
             port,
@@ -77,7 +123,12 @@ impl<'d> RestartableBroker<'d> {
     pub fn start_again(&mut self) {
         self.container.start();
         self.starts += 1;
-        wait_for_log_line(self.container.id(), READY_LINE, self.starts);
+        if !wait_for_log_line(self.container.id(), READY_LINE, self.starts, START_LIMIT) {
+            panic!(
+                "the broker did not start again within {START_LIMIT:?}; its log ends with:\n{}",
+                log_tail(self.container.id())
+            );
+        }
     }
 
     /// Stops and starts the broker, keeping its data.
@@ -95,37 +146,22 @@ pub fn free_port() -> u16 {
         .expect("the OS hands out a free port")
 }
 
-/// Waits (up to 120 s) until the container's log holds `line` `count` times.
-fn wait_for_log_line(id: &str, line: &str, count: usize) {
-    let started = Instant::now();
-    loop {
-        let logs = Command::new("docker")
-            .args(["logs", id])
-            .output()
-            .expect("docker logs runs");
-        let seen = String::from_utf8_lossy(&logs.stdout).matches(line).count();
-        if seen >= count {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "container {id} did not log {line:?} {count} times within 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The broker of this test process, started on first use from the image
-/// named by `RABBITMQ_IMAGE` and removed when the process exits.
-pub fn shared_broker() -> &'static Broker {
-    static DOCKER: OnceLock<Cli> = OnceLock::new();
-    static BROKER: OnceLock<Broker> = OnceLock::new();
-    BROKER.get_or_init(|| {
-        let docker = DOCKER.get_or_init(Cli::default);
-        let container = docker.run(broker_image());
-        remove_container_at_exit(container.id());
-        Broker { container }
-    })
+/// Runs `docker <args>` (bounded to 60 s), failing the test with its output
+/// if it fails; returns its standard output.
+pub fn docker(args: &[&str]) -> String {
+    let output = Command::new("timeout")
+        .arg("60")
+        .arg("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs");
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Statics are never dropped, so testcontainers cannot remove a shared
@@ -144,5 +180,78 @@ pub fn remove_container_at_exit(id: &str) {
         .spawn();
     if let Err(err) = spawned {
         eprintln!("warning: container {id} will outlive the tests: {err}");
+    }
+}
+
+fn docker_client() -> &'static Cli {
+    static DOCKER: OnceLock<Cli> = OnceLock::new();
+    DOCKER.get_or_init(Cli::default)
+}
+
+/// The broker image, without a wait: testcontainers would wait for the
+/// ready line for ever, and [`start_bounded`] waits within a limit.
+fn broker_image() -> GenericImage {
+    let image = RABBITMQ.require();
+    let (name, tag) = split_name_and_tag(&image);
+    GenericImage::new(name, tag)
+        .with_exposed_port(AMQP_PORT)
+        .with_wait_for(WaitFor::Nothing)
+}
+
+/// Starts a broker container with `run` and waits until it accepts
+/// connections; if it does not within [`START_LIMIT`], removes it and
+/// starts another, once.
+fn start_bounded<'d>(
+    mut run: impl FnMut() -> Container<'d, GenericImage>,
+) -> Container<'d, GenericImage> {
+    let mut first_log = String::new();
+    for attempt in 1..=2 {
+        let container = run();
+        if wait_for_log_line(container.id(), READY_LINE, 1, START_LIMIT) {
+            return container;
+        }
+        let log = log_tail(container.id());
+        eprintln!(
+            "warning: broker {} did not start within {START_LIMIT:?} (attempt {attempt}); \
+             its log ends with:\n{log}",
+            container.id()
+        );
+        first_log = log;
+        drop(container); // removed
+    }
+    panic!("the broker did not start within {START_LIMIT:?}, twice; the first one's log ends with:\n{first_log}");
+}
+
+/// Waits up to `limit` until the container's log holds `line` `count` times.
+fn wait_for_log_line(id: &str, line: &str, count: usize, limit: Duration) -> bool {
+    let started = Instant::now();
+    loop {
+        let logs = Command::new("docker")
+            .args(["logs", id])
+            .output()
+            .expect("docker logs runs");
+        let seen = String::from_utf8_lossy(&logs.stdout).matches(line).count();
+        if seen >= count {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The last lines of the container's log.
+fn log_tail(id: &str) -> String {
+    let logs = Command::new("docker")
+        .args(["logs", "--tail", "20", id])
+        .output();
+    match logs {
+        Ok(output) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(err) => format!("(cannot read it: {err})"),
     }
 }

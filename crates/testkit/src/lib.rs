@@ -1,5 +1,9 @@
-//! Test support for the workspace: which container images the tests use, and
-//! a loud failure when Docker is not there.
+//! Test support for the workspace: which container images the tests use, a
+//! loud failure when Docker is not there, and RabbitMQ brokers: one shared
+//! by the tests of a process ([`shared_broker`]), brokers of a test's own
+//! ([`Broker::start`]: memory alarms, pauses, settings of its own) and
+//! brokers that restart at the same address ([`RestartableBroker`]). Each
+//! broker start is bounded (90 s, tried twice).
 //!
 //! Each image is named by an environment variable whose default is the
 //! official image. When the variable is unset and the official image is not
@@ -11,7 +15,9 @@
 use std::process::{Command, Stdio};
 
 mod broker;
-pub use broker::{free_port, remove_container_at_exit, shared_broker, Broker, RestartableBroker};
+pub use broker::{
+    docker, free_port, remove_container_at_exit, shared_broker, Broker, RestartableBroker,
+};
 
 /// A container image that tests need, with its official name and the name of
 /// the fallback that `scripts/test-images` builds offline.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use amiquip::ConsumerMessage;
 use crossbeam_channel::RecvTimeoutError;
 
-use crate::channel::{channel_is_gone, classify, Call};
+use crate::amqp_error::{channel_is_gone, classify, Call};
 use crate::declare::Declaration;
 use crate::delivery::{Delivery, Settler};
 use crate::error::{Error, Result};
@@ -20,8 +20,15 @@ use session::{Session, Stopped};
 #[non_exhaustive]
 pub struct ConsumeOptions {
     /// How many unacknowledged messages the broker sends ahead (QoS
-    /// prefetch). 1 spreads work evenly between workers; 100 or more
-    /// maximises throughput.
+    /// prefetch), from 1 to 65,535. 1 spreads work evenly between workers;
+    /// 100 or more maximises throughput.
+    ///
+    /// It is also the consumer's buffer: the broker sends no more than this
+    /// many messages that are not settled yet, so the deliveries buffered
+    /// for the consumer take at most `prefetch` times the largest message.
+    /// AMQP reads 0 as "no limit", which would let the broker push the
+    /// whole queue into memory: [`Queue::consume`](crate::Queue::consume)
+    /// refuses it with [`Error::InvalidOption`].
     pub prefetch: u16,
     /// Iteration ends after this long without a message; `None` waits for ever.
     pub idle_timeout: Option<Duration>,
@@ -37,7 +44,7 @@ impl Default for ConsumeOptions {
 }
 
 impl ConsumeOptions {
-    /// Sets [`prefetch`](Self::prefetch).
+    /// Sets [`prefetch`](Self::prefetch) (at least 1).
     pub fn prefetch(mut self, prefetch: u16) -> Self {
         self.prefetch = prefetch;
         self
@@ -94,6 +101,14 @@ impl Consumer {
         queue: Arc<str>,
         options: &ConsumeOptions,
     ) -> Result<Consumer> {
+        if options.prefetch == 0 {
+            return Err(Error::InvalidOption {
+                option: "prefetch",
+                reason: "0 is no limit in AMQP: the broker would push the whole queue \
+                         into the consumer's memory; give at least 1"
+                    .into(),
+            });
+        }
         let mut consumer = Consumer {
             connection,
             declaration,
@@ -142,35 +157,23 @@ impl Consumer {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
-        let blocked = |reason| Error::Blocked {
-            operation: "cancel",
-            queue: self.queue.to_string(),
-            reason,
-            in_doubt: 0,
-        };
+        let call = self.call("cancel");
         if let Some(reason) = self.connection.blocked() {
             session.stop(&self.connection, false);
-            return Err(blocked(reason));
+            return Err(call.blocked(reason));
         }
         match session.stop(&self.connection, true) {
             Stopped::Done(Ok(())) | Stopped::NotWaited => Ok(()),
             // Already cancelled or closed by the broker, or with the connection.
             Stopped::Done(Err(err)) if channel_is_gone(&err) => Ok(()),
-            Stopped::Done(Err(err)) => Err(classify(self.call("cancel"), err)),
-            Stopped::TimedOut => Err(self
-                .connection
-                .timeout("cancel", self.connection.timeouts().request)),
-            Stopped::Blocked(reason) => Err(blocked(reason)),
+            Stopped::Done(Err(err)) => Err(classify(call, err)),
+            Stopped::TimedOut => Err(call.timed_out()),
+            Stopped::Blocked(reason) => Err(call.blocked(reason)),
         }
     }
 
     fn call(&self, operation: &'static str) -> Call<'_> {
-        Call {
-            operation,
-            queue: &self.queue,
-            timeout: self.connection.timeouts().request,
-            bytes: 0,
-        }
+        self.connection.request(operation, &self.queue)
     }
 
     /// Waits for the next delivery, up to `timeout` if given, reconnecting

@@ -12,20 +12,25 @@
 //! releasing the buffer. Whoever stops it waits for that within a deadline,
 //! or not at all while the broker blocks the connection: the thread
 //! finishes once the broker reads again, or the connection closes.
+//!
+//! The thread's own calls (starting the consumer, cancelling it, closing
+//! the channel) are watched like every other call: past the request
+//! timeout, on top of any time the broker blocks the connection, the
+//! connection is given up and the thread ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use amiquip::{ConsumerMessage, ConsumerOptions};
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::channel::{classify, Call};
+use crate::amqp_error::{channel_is_gone, classify, Call};
 use crate::declare::Declaration;
 use crate::delivery::Settle;
 use crate::error::{Error, Result};
 use crate::link::{NoAnswer, Opened, SharedConnection};
-use crate::watchdog;
+use crate::watchdog::{self, Patience, Socket};
 
 // Nearly every request is a settle: boxing the delivery would cost an
 // allocation per ack to save space no queue holds for long.
@@ -97,73 +102,60 @@ impl Session {
         queue: &Arc<str>,
         prefetch: u16,
     ) -> Result<Session, (u64, Error)> {
-        let timeout = connection.timeouts().request;
-        let call = Call {
-            operation: "consume",
-            queue,
-            timeout,
-            bytes: 0,
-        };
+        let call = connection.request("consume", queue);
         if let Some(reason) = connection.blocked() {
-            let err = Error::Blocked {
-                operation: "consume",
-                queue: queue.to_string(),
-                reason,
-                in_doubt: 0,
-            };
-            return Err((0, err));
+            return Err((0, call.blocked(reason)));
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + call.timeout;
         let Opened {
             channel,
             epoch,
             socket,
-        } = connection.open_channel(deadline)?;
+        } = connection.open_channel(call)?;
         let fail = |err| Err((epoch, err));
         if let Some(lost) = declaration.lost_on(epoch) {
-            connection.closer().close(channel);
+            connection.closer().close(channel, &socket);
             return fail(lost);
         }
         let guard = watchdog::guard(deadline, &socket);
         let declared = declaration.declare_on(&channel, epoch);
+        let declare = Call {
+            operation: "declare",
+            ..call
+        };
         if guard.fired() {
-            connection.closer().close(channel);
-            return fail(connection.timeout("declare", timeout));
+            connection.closer().close(channel, &socket);
+            return fail(declare.timed_out());
         }
         if let Err(err) = declared {
-            connection.closer().close(channel);
-            return fail(classify(
-                Call {
-                    operation: "declare",
-                    ..call
-                },
-                err,
-            ));
+            connection.closer().close(channel, &socket);
+            return fail(classify(declare, err));
         }
 
         let (requests, incoming) = crossbeam_channel::unbounded();
         let (ready_sender, ready) = crossbeam_channel::bounded(1);
+        // The channel reaches the thread once it runs: if it cannot start,
+        // the channel is still here to be closed in the background.
+        let (hand_over, handed) = crossbeam_channel::bounded(1);
         let open = Arc::new(AtomicBool::new(true));
-        let thread_queue = Arc::clone(queue);
-        let thread_open = Arc::clone(&open);
-        let spawned = std::thread::Builder::new()
-            .name("mq-lite-consumer".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                run(
-                    channel,
-                    &thread_queue,
-                    prefetch,
-                    &ready_sender,
-                    &incoming,
-                    &thread_open,
-                )
-            });
+        let thread = Thread {
+            queue: Arc::clone(queue),
+            prefetch,
+            socket: Arc::clone(&socket),
+            patience: Arc::clone(connection.patience()),
+            timeout: call.timeout,
+            open: Arc::clone(&open),
+        };
+        let spawned = crate::threads::spawn("consumer", 256 * 1024, move || {
+            if let Ok(channel) = handed.recv() {
+                thread.run(channel, &ready_sender, &incoming);
+            }
+        });
         if let Err(err) = spawned {
-            return fail(Error::Channel {
-                source: Box::new(err),
-            });
+            connection.closer().close(channel, &socket);
+            return fail(err);
         }
+        let _ = hand_over.send(channel);
         // The thread gives up on its own once it sees nobody waits.
         match connection.answer(&ready, deadline) {
             Ok(Ok(deliveries)) => Ok(Session {
@@ -173,16 +165,11 @@ impl Session {
                 stopped: false,
             }),
             Ok(Err(err)) => fail(classify(call, err)),
-            Err(NoAnswer::TimedOut) => fail(connection.timeout("consume", timeout)),
-            Err(NoAnswer::Blocked(reason)) => fail(Error::Blocked {
-                operation: "consume",
-                queue: queue.to_string(),
-                reason,
-                in_doubt: 0,
-            }),
-            Err(NoAnswer::Disconnected) => fail(Error::ConnectionLost {
-                source: "the consumer's thread ended before consuming".into(),
-            }),
+            Err(NoAnswer::TimedOut) => fail(call.timed_out()),
+            Err(NoAnswer::Blocked(reason)) => fail(call.blocked(reason)),
+            Err(NoAnswer::Disconnected) => {
+                fail(call.lost("the consumer's thread ended before consuming"))
+            }
         }
     }
 
@@ -227,63 +214,133 @@ impl Drop for Session {
     }
 }
 
-/// The session thread: owns the channel and amiquip's consumer.
-fn run(
-    channel: amiquip::Channel,
-    queue: &str,
+/// What the session thread needs, besides its channel.
+struct Thread {
+    queue: Arc<str>,
     prefetch: u16,
-    ready: &Sender<amiquip::Result<Receiver<ConsumerMessage>>>,
-    requests: &Receiver<Request>,
-    open: &AtomicBool,
-) {
-    let consumer = match channel
-        .qos(0, prefetch, false)
-        .and_then(|()| channel.basic_consume(queue, ConsumerOptions::default()))
-    {
-        Ok(consumer) => consumer,
-        Err(err) => {
-            open.store(false, Ordering::Release);
-            let _ = ready.send(Err(err));
-            return; // the broker closed the channel, or the connection is gone
-        }
-    };
-    // amiquip's I/O thread tells the consumer's receiver that it was
-    // cancelled after answering the cancel, and that its channel closed
-    // after answering the close; finding no receiver left, it ends the
-    // whole connection. amiquip's consumer drops its receiver as soon as
-    // the cancel returns: this clone stays until the channel is closed.
-    let receiver = consumer.receiver().clone();
-    if ready.send(Ok(receiver.clone())).is_err() {
-        // Nobody waits any more (the start timed out): cancel and close.
-        open.store(false, Ordering::Release);
-        let _ = consumer.cancel();
-        drop(consumer);
-        let _ = channel.close();
-        drop(receiver);
-        return;
-    }
-    let mut reply = None;
-    for request in requests {
-        match request {
-            Request::Settle(delivery, how) => {
-                if let Err(err) = how.apply(delivery, &channel) {
-                    if crate::channel::channel_is_gone(&err) {
-                        open.store(false, Ordering::Release);
+    /// The connection's socket, for the watchdog.
+    socket: Socket,
+    patience: Patience,
+    /// The request timeout.
+    timeout: Duration,
+    open: Arc<AtomicBool>,
+}
+
+impl Thread {
+    /// Owns the channel and amiquip's consumer: starts consuming, makes the
+    /// settle requests, then cancels and closes.
+    fn run(
+        self,
+        channel: amiquip::Channel,
+        ready: &Sender<amiquip::Result<Receiver<ConsumerMessage>>>,
+        requests: &Receiver<Request>,
+    ) {
+        let open = &*self.open;
+        let guard = watchdog::patient(self.timeout, &self.socket, &self.patience);
+        // Declared after the guard, so dropped before it on an early return:
+        // amiquip's drop closes the channel, a round trip to be watched too.
+        let channel = channel;
+        let consumer = match channel
+            .qos(0, self.prefetch, false)
+            .and_then(|()| channel.basic_consume(&*self.queue, ConsumerOptions::default()))
+        {
+            Ok(consumer) => consumer,
+            Err(err) => {
+                open.store(false, Ordering::Release);
+                let _ = ready.send(Err(err));
+                return;
+            }
+        };
+        drop(guard);
+        // amiquip's I/O thread tells the consumer's receiver that it was
+        // cancelled after answering the cancel, and that its channel closed
+        // after answering the close; finding no receiver left, it ends the
+        // whole connection. amiquip's consumer drops its receiver as soon as
+        // the cancel returns: this clone stays until the channel is closed.
+        let receiver = consumer.receiver().clone();
+        let mut reply = None;
+        if ready.send(Ok(receiver.clone())).is_ok() {
+            for request in requests {
+                match request {
+                    Request::Settle(delivery, how) => {
+                        if let Err(err) = how.apply(delivery, &channel) {
+                            if channel_is_gone(&err) {
+                                open.store(false, Ordering::Release);
+                            }
+                        }
+                    }
+                    Request::Stop(sender) => {
+                        reply = Some(sender);
+                        break;
                     }
                 }
             }
-            Request::Stop(sender) => {
-                reply = Some(sender);
-                break;
-            }
+        }
+        // Stopped, or nobody waits any more (the start timed out).
+        open.store(false, Ordering::Release);
+        let guard = watchdog::patient(self.timeout, &self.socket, &self.patience);
+        let cancelled = consumer.cancel();
+        drop(consumer);
+        let closed = channel.close();
+        drop(guard);
+        drop(receiver);
+        if let Some(reply) = reply {
+            let _ = reply.send(cancelled.and(closed));
         }
     }
-    open.store(false, Ordering::Release);
-    let cancelled = consumer.cancel();
-    drop(consumer);
-    let closed = channel.close();
-    drop(receiver);
-    if let Some(reply) = reply {
-        let _ = reply.send(cancelled.and(closed));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::threads::tests::without_threads;
+    use crate::{Connection, ConsumeOptions, Error, QueueOptions};
+
+    #[test]
+    fn a_consumer_whose_thread_cannot_start_is_a_typed_error_and_its_channel_is_closed() {
+        // No other test of this binary uses the shared broker: every channel
+        // on it is this test's.
+        let broker = testkit::shared_broker();
+        let channels = || {
+            broker
+                .rabbitmqctl(&["list_channels", "-q", "--no-table-headers", "number"])
+                .lines()
+                .count()
+        };
+        let connection = Connection::open(&broker.url()).unwrap();
+        let queue = connection
+            .declare_queue(
+                "mq-lite.unit.consumer-thread",
+                &QueueOptions::default().durable(false).auto_delete(true),
+            )
+            .unwrap();
+        assert_eq!(channels(), 1, "the queue handle's channel");
+
+        let started = std::time::Instant::now();
+        let err = without_threads(|| queue.consume(&ConsumeOptions::default())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ThreadSpawnFailed {
+                    thread: "consumer",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        // The channel opened for it is closed, in the background.
+        let waited = std::time::Instant::now();
+        while channels() != 1 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "{} channels",
+                channels()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        queue.publish(b"the connection goes on").unwrap();
+        assert_eq!(queue.info().unwrap().consumer_count, 0);
     }
 }

@@ -213,6 +213,17 @@ pub struct QueueInfo {
     pub consumer_count: u32,
 }
 
+impl QueueInfo {
+    /// Asks the broker about queue `name` on `channel` (a passive declare,
+    /// which closes the channel if the queue does not exist).
+    pub(crate) fn inspect(channel: &amiquip::Channel, name: &str) -> amiquip::Result<QueueInfo> {
+        channel.queue_declare_passive(name).map(|queue| QueueInfo {
+            message_count: queue.declared_message_count().unwrap_or(0),
+            consumer_count: queue.declared_consumer_count().unwrap_or(0),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
