@@ -356,16 +356,9 @@ fn three_hundred_megabytes_of_stdout_past_a_seventeen_mib_limit_are_a_typed_erro
         println!("MEMORY_GROWTH={growth}");
         return;
     }
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "--nocapture", "three_hundred_megabytes_of_stdout_past_a_seventeen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory"])
-        .env(OUTPUT_CAP_CHILD_VAR, "1")
-        .output()
-        .expect("the child test runs");
-    let stdout = String::from_utf8_lossy(&child.stdout);
-    assert!(
-        child.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&child.stderr)
+    let stdout = common::run_child_test(
+        "three_hundred_megabytes_of_stdout_past_a_seventeen_mib_limit_are_a_typed_error_and_cost_about_the_limit_in_memory",
+        &[(OUTPUT_CAP_CHILD_VAR, "1".as_ref())],
     );
     let growth: u64 = stdout
         .lines()

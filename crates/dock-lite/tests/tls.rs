@@ -34,19 +34,16 @@ fn docker_tls_verify_and_docker_cert_path_reach_the_engine_through_a_tls_proxy()
     let address = start_proxy(&material, LOOPBACK);
     // The environment goes to a child process only: the docker CLI that
     // other tests run reads it too.
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", NAME, "--nocapture"])
-        .env("DOCKER_HOST", format!("tcp://{address}"))
-        .env("DOCKER_TLS_VERIFY", "1")
-        .env("DOCKER_CERT_PATH", material.path("client"))
-        .env(CHILD_IMAGE_VAR, testkit::GRAPHVIZ.require())
-        .output()
-        .expect("the child test runs");
-    let stdout = String::from_utf8_lossy(&child.stdout);
-    assert!(
-        child.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&child.stderr)
+    let host = format!("tcp://{address}");
+    let image = testkit::GRAPHVIZ.require();
+    let stdout = common::run_child_test(
+        NAME,
+        &[
+            ("DOCKER_HOST", host.as_ref()),
+            ("DOCKER_TLS_VERIFY", "1".as_ref()),
+            ("DOCKER_CERT_PATH", material.path("client").as_os_str()),
+            (CHILD_IMAGE_VAR, image.as_ref()),
+        ],
     );
     assert!(stdout.contains("1 passed"), "{stdout}");
 }

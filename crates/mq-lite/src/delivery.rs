@@ -120,7 +120,10 @@ impl Delivery {
     /// consumer's channel, which a thread of its own owns: the call hands
     /// the ack over and returns (an ack never waits for the broker, which
     /// does not answer it), and the acks of one consumer reach the broker in
-    /// the order they were made. After the consumer is dropped, cancelled
+    /// the order they were made. Acks made faster than that thread sends
+    /// them go as one `basic.ack` with `multiple` set, when every delivery
+    /// it covers is settled: never one a worker still holds. After the
+    /// consumer is dropped, cancelled
     /// or has seen its channel close, settling fails with
     /// [`Error::DeliveryChannelClosed`](crate::Error::DeliveryChannelClosed):
     /// the broker requeues the message.

@@ -266,6 +266,73 @@ fn cancel_hands_every_unacknowledged_message_back_and_settling_afterwards_fails(
     );
 }
 
+/// Acks the broker holds as settled never cover a delivery a worker still
+/// holds, however the consumer's session thread groups them (one
+/// `basic.ack` with `multiple` stands for a run of acks).
+#[test]
+fn acks_sent_together_never_cover_a_delivery_still_held() {
+    const MESSAGES: u8 = 200;
+    let connection = common::connect();
+    let queue = connection
+        .declare_queue(&common::unique("acks-held"), &QueueOptions::default())
+        .unwrap();
+    queue
+        .publish_batch((0..MESSAGES).map(|i| Message::new(vec![i])))
+        .unwrap();
+    let mut consumer = queue
+        .consume(&ConsumeOptions::default().prefetch(50))
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..MESSAGES {
+        let delivery = consumer
+            .next_timeout(Duration::from_secs(5))
+            .unwrap()
+            .expect("a delivery");
+        if delivery.body()[0] % 10 == 3 {
+            held.push(delivery);
+        } else {
+            delivery.ack().unwrap();
+        }
+    }
+    let unacknowledged = || {
+        let line = testkit::shared_broker().rabbitmqctl(&[
+            "list_queues",
+            "-q",
+            "--no-table-headers",
+            "name",
+            "messages_unacknowledged",
+        ]);
+        line.lines()
+            .find_map(|line| {
+                let (name, count) = line.split_once('\t')?;
+                (name == queue.name()).then(|| count.trim().parse::<usize>().unwrap())
+            })
+            .expect("the queue is listed")
+    };
+    common::wait_until(Duration::from_secs(5), "the broker counts the acks", || {
+        unacknowledged() == held.len()
+    });
+    let held_bodies: Vec<u8> = held.iter().map(|delivery| delivery.body()[0]).collect();
+    for delivery in held {
+        delivery.nack(true).unwrap();
+    }
+    let mut again = Vec::new();
+    for _ in 0..held_bodies.len() {
+        let delivery = consumer
+            .next_timeout(Duration::from_secs(5))
+            .unwrap()
+            .expect("a requeued delivery");
+        assert!(delivery.redelivered());
+        again.push(delivery.body()[0]);
+        delivery.ack().unwrap();
+    }
+    again.sort();
+    assert_eq!(again, held_bodies);
+    consumer.cancel().unwrap();
+    assert_eq!(queue.info().unwrap().message_count, 0);
+    assert_eq!(unacknowledged(), 0);
+}
+
 #[test]
 fn a_prefetch_of_zero_is_refused_before_consuming() {
     let connection = common::connect();

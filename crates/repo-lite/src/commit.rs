@@ -608,17 +608,23 @@ mod tests {
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
+    /// A project in `dir` with one commit (adding `a.txt`), and its root.
+    fn project_with_a_commit(dir: &Path) -> (Project, std::path::PathBuf) {
+        let project = Project::init(dir.join("p"), &InitOptions::default())
+            .unwrap()
+            .with_signature(Signature::new("Test Er", "tester@example.com"));
+        let root = project.root().to_owned();
+        project.add_file("a.txt", "a\n", "Add a").unwrap();
+        (project, root)
+    }
+
     /// An object that a failed call left in memory is dropped by the next
     /// call, never written; the objects of the last commit, kept in memory
     /// for the next one, are on disk.
     #[test]
     fn an_object_left_in_memory_by_a_failed_call_is_never_written() {
         let dir = tempfile::tempdir().unwrap();
-        let project = Project::init(dir.path().join("p"), &InitOptions::default())
-            .unwrap()
-            .with_signature(Signature::new("Test Er", "tester@example.com"));
-        let root = project.root().to_owned();
-        project.add_file("a.txt", "a\n", "Add a").unwrap();
+        let (project, root) = project_with_a_commit(dir.path());
         assert!(project.repo.objects.num_objects_in_memory() > 0);
         let orphan = project.repo.write_blob(b"orphan\n").unwrap().detach();
 
@@ -646,11 +652,7 @@ mod tests {
     #[test]
     fn a_branch_moved_under_the_commit_is_its_own_error_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let project = Project::init(dir.path().join("p"), &InitOptions::default())
-            .unwrap()
-            .with_signature(Signature::new("Test Er", "tester@example.com"));
-        let root = project.root().to_owned();
-        project.add_file("a.txt", "a\n", "Add a").unwrap();
+        let (project, root) = project_with_a_commit(dir.path());
         let stale = project.head_state().unwrap();
         git(
             &root,

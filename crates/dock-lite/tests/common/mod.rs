@@ -114,3 +114,20 @@ pub fn assert_on_time(what: &str, elapsed: Duration, bound: Duration) {
         "{what}: {elapsed:?} for a bound of {bound:?}"
     );
 }
+
+/// Runs test `name` of this test binary again in a child process, with
+/// `env` set there only, and returns its standard output once it passed.
+pub fn run_child_test(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture"])
+        .envs(env.iter().copied())
+        .output()
+        .expect("the child test runs");
+    let stdout = String::from_utf8_lossy(&child.stdout).into_owned();
+    assert!(
+        child.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    stdout
+}

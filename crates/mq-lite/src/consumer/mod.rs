@@ -1,5 +1,6 @@
 //! Consuming a queue as a blocking iterator.
 
+mod acks;
 pub(crate) mod session;
 
 use std::sync::Arc;

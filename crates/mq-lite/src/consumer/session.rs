@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use amiquip::{ConsumerMessage, ConsumerOptions};
 use crossbeam_channel::{Receiver, Sender};
 
+use super::acks::Settlements;
 use crate::amqp_error::{channel_is_gone, classify, Call};
 use crate::declare::Declaration;
 use crate::delivery::Settle;
@@ -259,23 +260,32 @@ impl Thread {
         // the cancel returns: this clone stays until the channel is closed.
         let receiver = consumer.receiver().clone();
         let mut reply = None;
+        let mut settlements = Settlements::new(usize::from(self.prefetch / 2).max(1));
+        let mark_gone = |settled: amiquip::Result<()>| {
+            if settled.as_ref().is_err_and(channel_is_gone) {
+                open.store(false, Ordering::Release);
+            }
+        };
         if ready.send(Ok(receiver.clone())).is_ok() {
-            for request in requests {
+            let mut next = requests.recv().ok();
+            while let Some(request) = next {
                 match request {
                     Request::Settle(delivery, how) => {
-                        if let Err(err) = how.apply(delivery, &channel) {
-                            if channel_is_gone(&err) {
-                                open.store(false, Ordering::Release);
-                            }
-                        }
+                        mark_gone(settlements.settle(delivery, how, &channel));
                     }
                     Request::Stop(sender) => {
                         reply = Some(sender);
                         break;
                     }
                 }
+                // An ack held back waits only while more requests do.
+                next = requests.try_recv().ok().or_else(|| {
+                    mark_gone(settlements.flush(&channel));
+                    requests.recv().ok()
+                });
             }
         }
+        mark_gone(settlements.flush(&channel));
         // Stopped, or nobody waits any more (the start timed out).
         open.store(false, Ordering::Release);
         let guard = watchdog::patient(self.timeout, &self.socket, &self.patience);
