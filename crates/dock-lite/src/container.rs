@@ -65,7 +65,8 @@ impl Api {
     }
 
     /// Removes the container, killing it first if it runs, with its
-    /// anonymous volumes. A container already gone, or going, is fine.
+    /// anonymous volumes. A container already gone is fine; one the daemon
+    /// is removing already is waited for, until it is gone.
     pub async fn remove_container(&self, id: &str) -> Result<()> {
         let options = RemoveContainerOptions {
             force: true,
@@ -73,11 +74,25 @@ impl Api {
             link: false,
         };
         match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404 | 409,
-                ..
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
             }) => Ok(()),
+            // The daemon is removing it already (an auto-removed container
+            // that has just exited): gone once that removal ends, which the
+            // caller's deadline bounds.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => loop {
+                match self.docker.inspect_container(id, None).await {
+                    Err(bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => return Ok(()),
+                    Err(err) => return Err(self.error("remove container", err)),
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                }
+            },
             Err(err) => Err(self.error("remove container", err)),
         }
     }
