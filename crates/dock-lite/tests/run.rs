@@ -155,6 +155,40 @@ fn network_none_leaves_only_the_loopback_interface() {
 }
 
 #[test]
+fn a_locked_down_container_cannot_write_its_root_fork_past_its_limit_or_gain_privileges() {
+    // The shell gives up ("Cannot fork") at the first fork the limit refuses.
+    let script = "touch /probe 2>/dev/null && echo root-writable; \
+                  grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; id -u; \
+                  for i in $(seq 1 40); do sleep 5 & echo started; done";
+    let output = docker()
+        .run(
+            &sh(script, "locked-down")
+                .locked_down()
+                .pids_limit(16)
+                .user("65534:65534")
+                .network("none")
+                .timeout(Duration::from_secs(30)),
+        )
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("root-writable"), "{stdout}");
+    assert!(stdout.contains("CapEff:\t0000000000000000"), "{stdout}");
+    assert!(stdout.contains("NoNewPrivs:\t1"), "{stdout}");
+    assert!(stdout.lines().any(|line| line == "65534"), "{stdout}");
+    let started = stdout.lines().filter(|line| *line == "started").count();
+    assert!(
+        (1..16).contains(&started),
+        "{started} processes started under a limit of 16: {stdout}"
+    );
+    assert!(!output.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("fork"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn a_missing_image_is_a_typed_error_or_a_failed_pull_per_policy() {
     let docker = docker();
     let missing = "dock-lite-test/no-such-image:never";
