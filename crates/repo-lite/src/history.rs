@@ -103,6 +103,36 @@ impl Project {
         Ok(entry.map(|entry| (entry.mode(), entry.object_id())))
     }
 
+    /// The id (full hex, as `git rev-parse HEAD` prints it) of the commit
+    /// `HEAD` points at; `None` on a branch with no commit yet.
+    pub fn head_commit(&self) -> Result<Option<String>> {
+        Ok(self.head_state()?.commit.map(|id| id.to_string()))
+    }
+
+    /// The blob id (full hex, as `git rev-parse HEAD:path` prints it) of
+    /// the file at `path` in the commit `HEAD` points at, without reading
+    /// its contents; `None` if there is no such file (or no commit yet).
+    ///
+    /// A blob id names the contents: an HTTP `ETag`, a cache key. Fails
+    /// like [`read_file`](Self::read_file) for an invalid path or a path
+    /// that is not a file.
+    pub fn file_id(&self, path: impl AsRef<Path>) -> Result<Option<String>> {
+        let given = path.as_ref();
+        let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
+            path: given.to_owned(),
+            source,
+        })?;
+        let head = self.head_state()?;
+        match self.entry_at(head.tree, &path)? {
+            None => Ok(None),
+            Some((mode, _)) if !mode.is_blob() => Err(Error::NotAFile {
+                root: self.root.clone(),
+                path: given.to_owned(),
+            }),
+            Some((_, id)) => Ok(Some(id.to_string())),
+        }
+    }
+
     /// The contents of the file at `path` in the commit `HEAD` points at.
     ///
     /// Fails with [`Error::InvalidPath`] for a path that

@@ -32,6 +32,26 @@ fn read_of_a_missing_file_is_a_typed_error() {
 }
 
 #[test]
+fn head_commit_and_file_ids_match_git_rev_parse() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    assert_eq!(project.head_commit().unwrap(), None, "unborn branch");
+    assert_eq!(project.file_id("a/b.txt").unwrap(), None);
+    project.add_file("a/b.txt", "contents\n", "Add").unwrap();
+    let rev_parse = |what: &str| git(&root, &["rev-parse", what]);
+    assert_eq!(project.head_commit().unwrap(), Some(rev_parse("HEAD")));
+    assert_eq!(
+        project.file_id("a/b.txt").unwrap(),
+        Some(rev_parse("HEAD:a/b.txt"))
+    );
+    assert_eq!(project.file_id("a/missing").unwrap(), None);
+    let err = project.file_id("a").unwrap_err();
+    assert!(matches!(err, Error::NotAFile { .. }), "{err:?}");
+    let err = project.file_id("../x").unwrap_err();
+    assert!(matches!(err, Error::InvalidPath { .. }), "{err:?}");
+}
+
+#[test]
 fn list_files_matches_git_ls_tree() {
     let (_dir, project) = new_project();
     let root = project.root().to_owned();
