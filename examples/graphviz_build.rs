@@ -27,7 +27,8 @@ struct Args {
     /// The image's tag [default: $GRAPHVIZ_IMAGE, or ondemand-platform/graphviz:latest].
     #[arg(long)]
     tag: Option<String>,
-    /// The base image [default: $BASE_IMAGE, or alpine:3.20, or the offline Debian base if only that is present].
+    /// The base image [default: $BASE_IMAGE, else the one `scripts/test-images` makes ready:
+    /// the official image of `dockerfiles/images.env`, or its offline Debian fallback].
     #[arg(long)]
     base: Option<String>,
 }
@@ -38,8 +39,19 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tag = args.tag.clone().unwrap_or_else(|| testkit::GRAPHVIZ.name());
-    let base = args.base.clone().unwrap_or_else(|| testkit::BASE.name());
+    let tag = args
+        .tag
+        .clone()
+        .or_else(|| std::env::var("GRAPHVIZ_IMAGE").ok())
+        .unwrap_or_else(ondemand_platform::images::default_graphviz);
+    let base = match args
+        .base
+        .clone()
+        .or_else(|| std::env::var("BASE_IMAGE").ok())
+    {
+        Some(base) => base,
+        None => ondemand_platform::images::Images::prepare(root)?.base,
+    };
     let docker = Docker::connect()?;
     docker.ping()?;
 

@@ -50,7 +50,8 @@ fn run(args: &Args) -> Result<(), PlatformError> {
     let mut config = WorkerConfig::new(
         args.image
             .clone()
-            .unwrap_or_else(|| testkit::GRAPHVIZ.name()),
+            .or_else(|| std::env::var("GRAPHVIZ_IMAGE").ok())
+            .unwrap_or_else(ondemand_platform::images::default_graphviz),
         &args.project,
     );
     config.queue = args.queue.clone();

@@ -44,12 +44,20 @@ impl Client {
     }
 
     /// The next result, waiting up to `timeout`; `None` if none came.
+    /// [`Status::Rendering`](crate::Status::Rendering) notices (which this
+    /// client does not ask for) are skipped.
     pub fn next_result(&mut self, timeout: Duration) -> Result<Option<JobResult>, PlatformError> {
-        let Some(delivery) = self.results.next_timeout(timeout)? else {
-            return Ok(None);
-        };
-        let result = delivery.json::<JobResult>()?;
-        delivery.ack()?;
-        Ok(Some(result))
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Some(delivery) = self.results.next_timeout(left)? else {
+                return Ok(None);
+            };
+            let result = delivery.json::<JobResult>()?;
+            delivery.ack()?;
+            if result.status != crate::Status::Rendering {
+                return Ok(Some(result));
+            }
+        }
     }
 }

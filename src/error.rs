@@ -13,6 +13,22 @@ pub enum PlatformError {
     /// The git project failed.
     #[error("git: {0}")]
     Git(#[from] repo_lite::Error),
+    /// The container images could not be made ready.
+    #[error("preparing the images with {script}: {reason}")]
+    ImagePreparation {
+        /// The script that prepares them.
+        script: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An HTTP request to the platform's server failed.
+    #[error("HTTP request to {url}: {reason}")]
+    Http {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -5,8 +5,35 @@ use serde::{Deserialize, Serialize};
 /// The queue that carries jobs, unless told otherwise.
 pub const DEFAULT_JOB_QUEUE: &str = "render.jobs";
 
-/// The output formats a worker renders.
-pub const FORMATS: [&str; 3] = ["svg", "png", "pdf"];
+/// The output formats a worker renders. Never `ps` or `eps`: PostScript
+/// output lets a graph copy local files of the container into it.
+pub const FORMATS: [&str; 4] = ["svg", "png", "pdf", "jpeg"];
+
+/// The media type of an output `format` (one of [`FORMATS`]).
+pub fn content_type(format: &str) -> &'static str {
+    match format {
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "pdf" => "application/pdf",
+        "jpeg" => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The id of the job that renders `source` as `format`: the same graph in
+/// the same format is always the same job (32 hex digits of SHA-256).
+pub fn job_id_for(format: &str, source: &str) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(format.as_bytes());
+    hash.update([0]);
+    hash.update(source.as_bytes());
+    let digest = hash.finalize();
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
 
 /// A render job: a Graphviz source and the output format wanted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,10 +47,14 @@ pub struct Job {
     pub source: String,
 }
 
-/// How a job ended.
+/// How a job ended, or that it is being rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// A worker took the job and is rendering it: a notice sent before the
+    /// result, only to submitters that ask for it (header
+    /// [`NOTIFY_RENDERING_HEADER`](crate::NOTIFY_RENDERING_HEADER)).
+    Rendering,
     /// Rendered and committed.
     Rendered,
     /// Refused or failed; the result's `error` says why.
@@ -92,6 +123,21 @@ mod tests {
         for bad in ["", "../x", "a/b", ".hidden", "sp ace", &"x".repeat(129)] {
             assert!(!valid_job_id(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_same_graph_and_format_is_the_same_job_and_nothing_else_is() {
+        let id = job_id_for("svg", "digraph { a -> b }");
+        assert_eq!(id.len(), 32);
+        assert!(valid_job_id(&id));
+        assert_eq!(id, job_id_for("svg", "digraph { a -> b }"));
+        assert_ne!(id, job_id_for("png", "digraph { a -> b }"));
+        assert_ne!(id, job_id_for("svg", "digraph { a -> c }"));
+        // The separator keeps format and source apart.
+        assert_ne!(
+            job_id_for("sv", "gdigraph{}"),
+            job_id_for("svg", "digraph{}")
+        );
     }
 
     #[test]

@@ -11,12 +11,22 @@
 //! then acknowledges the job.
 #![deny(missing_docs)]
 
+mod api_client;
 mod client;
 mod error;
+pub mod images;
 mod job;
+pub mod server;
+pub mod store;
 mod worker;
 
+pub use api_client::ApiClient;
 pub use client::Client;
 pub use error::PlatformError;
-pub use job::{valid_job_id, Job, JobResult, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS};
-pub use worker::{now_ms, Worker, WorkerConfig, JOB_LABEL, SUBMITTED_AT_HEADER};
+pub use job::{
+    content_type, job_id_for, valid_job_id, Job, JobResult, Status, Timings, DEFAULT_JOB_QUEUE,
+    FORMATS,
+};
+pub use worker::{
+    now_ms, Worker, WorkerConfig, JOB_LABEL, NOTIFY_RENDERING_HEADER, SUBMITTED_AT_HEADER,
+};

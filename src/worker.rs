@@ -14,12 +14,18 @@ use repo_lite::{InitOptions, Outcome, Project};
 
 use crate::error::PlatformError;
 use crate::job::{valid_job_id, Job, JobResult, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS};
+use crate::store;
 
 /// The label on every render container; its value is the job id.
 pub const JOB_LABEL: &str = "dev.ondemand.platform.job";
 
 /// The header in which clients put the submission time (Unix milliseconds).
 pub const SUBMITTED_AT_HEADER: &str = "submitted_at_ms";
+
+/// A job carrying this header (`true`) gets a [`Status::Rendering`] notice
+/// on its reply-to queue when a worker starts rendering it, before its
+/// result.
+pub const NOTIFY_RENDERING_HEADER: &str = "notify_rendering";
 
 /// How a worker renders.
 #[derive(Debug, Clone)]
@@ -39,10 +45,18 @@ pub struct WorkerConfig {
     pub max_source_bytes: usize,
     /// Jobs taken ahead; 1 spreads them evenly between workers.
     pub prefetch: u16,
+    /// The most output a render may write; past it the job fails.
+    pub max_output_bytes: u64,
+    /// The most processes (and threads) a render container may run.
+    pub pids_limit: i64,
+    /// The user a render container runs as (`uid:gid`): not root.
+    pub user: String,
 }
 
 impl WorkerConfig {
-    /// Defaults: queue `render.jobs`, 10 s timeout, 256 MiB, 256 KiB sources, prefetch 1.
+    /// Defaults: queue `render.jobs`, 10 s timeout, 256 MiB, 256 KiB sources,
+    /// prefetch 1, 16 MiB of output, 64 processes, user `65534:65534`
+    /// (nobody).
     pub fn new(image: impl Into<String>, project: impl Into<PathBuf>) -> Self {
         WorkerConfig {
             queue: DEFAULT_JOB_QUEUE.to_owned(),
@@ -52,6 +66,9 @@ impl WorkerConfig {
             memory_bytes: 256 * 1024 * 1024,
             max_source_bytes: 256 * 1024,
             prefetch: 1,
+            max_output_bytes: 16 * 1024 * 1024,
+            pids_limit: 64,
+            user: "65534:65534".to_owned(),
         }
     }
 }
@@ -119,8 +136,12 @@ impl Worker {
             queue_ms: waited_ms(&delivery),
             ..Timings::default()
         };
+        let reply_to = delivery.properties().reply_to.clone();
         let result = match delivery.json::<Job>() {
-            Ok(job) => match self.render(&job, timings) {
+            Ok(job) => match self
+                .notify_rendering(&delivery, &job, reply_to.as_deref())
+                .and_then(|()| self.render(&job, timings))
+            {
                 Ok(result) => result,
                 Err(err) => {
                     // Not the job's fault: give it back for another try.
@@ -137,13 +158,42 @@ impl Worker {
                 JobResult::failed(&id, format!("not a render job: {err}"), timings)
             }
         };
-        if let Some(reply_to) = delivery.properties().reply_to.clone() {
+        if let Some(reply_to) = reply_to {
             self.reply(&reply_to, &result)?;
         }
         // Acked only now: a worker that dies before this line leaves the job
         // to be delivered again, and the second commit finds nothing to change.
         delivery.ack()?;
         Ok(result)
+    }
+
+    /// Tells the submitter that the job is being rendered, if it asked.
+    fn notify_rendering(
+        &mut self,
+        delivery: &Delivery,
+        job: &Job,
+        reply_to: Option<&str>,
+    ) -> Result<(), PlatformError> {
+        let asked = matches!(
+            delivery.properties().headers.get(NOTIFY_RENDERING_HEADER),
+            Some(HeaderValue::Bool(true))
+        );
+        match reply_to {
+            Some(reply_to) if asked => {
+                let notice = JobResult {
+                    status: Status::Rendering,
+                    ..JobResult::failed(&job.id, "", Timings::default())
+                };
+                self.reply(
+                    reply_to,
+                    &JobResult {
+                        error: None,
+                        ..notice
+                    },
+                )
+            }
+            _ => Ok(()),
+        }
     }
 
     fn reply(&mut self, reply_to: &str, result: &JobResult) -> Result<(), PlatformError> {
@@ -198,6 +248,10 @@ impl Worker {
                 .stdin(job.source.as_bytes().to_vec())
                 .network("none")
                 .memory_bytes(self.config.memory_bytes)
+                .pids_limit(self.config.pids_limit)
+                .user(&self.config.user)
+                .locked_down()
+                .output_limit(self.config.max_output_bytes)
                 .label(JOB_LABEL, &job.id)
                 .timeout(self.config.timeout),
         );
@@ -207,17 +261,40 @@ impl Worker {
             Err(dock_lite::Error::RunTimeout { timeout, .. }) => {
                 return failed(format!("rendering took longer than {timeout:?}"), timings)
             }
+            Err(dock_lite::Error::OutputTooLarge {
+                stream,
+                limit,
+                received,
+                ..
+            }) => {
+                return failed(
+                    format!(
+                        "dot wrote over {received} bytes on {stream}, over the limit of {limit}"
+                    ),
+                    timings,
+                )
+            }
             Err(err) => return Err(err.into()),
         };
         if !output.success() {
             let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+            // 137: killed by SIGKILL, which the kernel's OOM killer sends.
+            if output.exit_code == 137 {
+                return failed(
+                    format!(
+                        "dot was killed (exit 137), most likely for exceeding the memory limit of {} bytes",
+                        self.config.memory_bytes
+                    ),
+                    timings,
+                );
+            }
             return failed(
                 format!("dot failed (exit {}): {message}", output.exit_code),
                 timings,
             );
         }
         let started = Instant::now();
-        let output_path = format!("jobs/{}.{}", job.id, job.format);
+        let output_path = store::output_path(&job.id, &job.format);
         let commit = self.commit(job, &output_path, &output.stdout)?;
         timings.git_ms = millis(started.elapsed());
         Ok(JobResult {
@@ -239,17 +316,18 @@ impl Worker {
         output: &[u8],
     ) -> Result<String, PlatformError> {
         let files = [
-            (format!("jobs/{}.dot", job.id), job.source.as_bytes()),
+            (store::source_path(&job.id), job.source.as_bytes()),
             (output_path.to_owned(), output),
         ];
-        let message = format!("Render job {} ({})", job.id, job.format);
+        let message = store::commit_message(&job.id, &job.format);
         let mut attempt = 0;
         loop {
             match self.project.write_files(&files, &message) {
                 Ok(Outcome::Committed { id }) => return Ok(id),
-                // Delivered again after an earlier worker committed it.
+                // Delivered again after an earlier worker committed it (or
+                // rendered again): HEAD holds these very files.
                 Ok(Outcome::Unchanged) => {
-                    return Ok(self.earlier_commit(&message)?.unwrap_or_default())
+                    return Ok(self.project.head_commit()?.unwrap_or_default())
                 }
                 // Another worker committed first (or held the branch's
                 // lock): commit again on top of its commit.
@@ -264,18 +342,10 @@ impl Worker {
             }
         }
     }
-
-    fn earlier_commit(&self, message: &str) -> Result<Option<String>, PlatformError> {
-        Ok(self
-            .project
-            .log(200)?
-            .into_iter()
-            .find(|commit| commit.message.trim_end() == message)
-            .map(|commit| commit.id))
-    }
 }
 
-fn open_or_init(path: &std::path::Path) -> Result<Project, PlatformError> {
+/// Opens the git project at `path`, creating it if missing.
+pub(crate) fn open_or_init(path: &std::path::Path) -> Result<Project, PlatformError> {
     if let Ok(project) = Project::open(path) {
         return Ok(project);
     }

@@ -8,10 +8,11 @@ pub fn explain_broker_error(err: &mq_lite::Error) {
     ) {
         eprintln!(
             "No RabbitMQ broker answers at AMQP_URL ({}). Start one with Docker:\n    \
-             docker run -d --name rabbitmq -p 5672:5672 rabbitmq:4.1\n\
+             docker run -d --name rabbitmq -p 5672:5672 {}\n\
              then wait a few seconds for it to start. Offline, `scripts/test-images` \
-             builds a local broker image (ondemand-local/rabbitmq:bookworm) to run the same way.",
-            std::env::var(mq_lite::URL_ENV_VAR).unwrap_or_else(|_| mq_lite::DEFAULT_URL.to_owned())
+             builds a local broker image (its RABBITMQ_IMAGE) to run the same way.",
+            std::env::var(mq_lite::URL_ENV_VAR).unwrap_or_else(|_| mq_lite::DEFAULT_URL.to_owned()),
+            ondemand_platform::images::official_rabbitmq()
         );
     }
 }

@@ -66,6 +66,7 @@ pub fn describe(result: &ondemand_platform::JobResult) -> String {
             result.timings.container_ms,
             result.timings.git_ms
         ),
+        ondemand_platform::Status::Rendering => format!("{}: rendering", result.id),
         ondemand_platform::Status::Failed => format!(
             "{}: failed: {}",
             result.id,

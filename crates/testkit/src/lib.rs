@@ -5,68 +5,94 @@
 //! brokers that restart at the same address ([`RestartableBroker`]). Each
 //! broker start is bounded (90 s, tried twice).
 //!
-//! Each image is named by an environment variable whose default is the
-//! official image. When the variable is unset and the official image is not
-//! present locally but the offline fallback built by `scripts/test-images`
-//! is, the fallback is used, so a plain `cargo test` works once the images
-//! exist.
+//! Each image is named by an environment variable; unset, the image is the
+//! one `scripts/test-images` resolves (present, else pulled, else the
+//! offline fallback it builds), run once per process. The names live in
+//! `dockerfiles/images.env` only.
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 mod broker;
 pub use broker::{
     docker, free_port, remove_container_at_exit, shared_broker, Broker, RestartableBroker,
 };
 
-/// A container image that tests need, with its official name and the name of
-/// the fallback that `scripts/test-images` builds offline.
+/// A container image that tests need.
 #[derive(Debug, Clone, Copy)]
 pub struct TestImage {
-    /// The environment variable that overrides the image name.
+    /// The environment variable that overrides the image name, and that
+    /// `scripts/test-images` exports.
     pub variable: &'static str,
-    /// The default: the official image.
-    pub official: &'static str,
-    /// What `scripts/test-images` builds when the official image cannot be pulled.
-    pub offline: &'static str,
 }
 
 /// The RabbitMQ broker.
 pub const RABBITMQ: TestImage = TestImage {
     variable: "RABBITMQ_IMAGE",
-    official: "rabbitmq:4.1",
-    offline: "ondemand-local/rabbitmq:bookworm",
 };
 
 /// A small base image with a POSIX shell (`sh`, `cat`, `true`, `sleep`); it is
 /// also the base of the Graphviz image.
 pub const BASE: TestImage = TestImage {
     variable: "BASE_IMAGE",
-    official: "alpine:3.20",
-    offline: "ondemand-local/debian:bookworm",
 };
 
 /// The Graphviz image built from `dockerfiles/graphviz` (on [`BASE`]).
 pub const GRAPHVIZ: TestImage = TestImage {
     variable: "GRAPHVIZ_IMAGE",
-    official: "ondemand-platform/graphviz:latest",
-    offline: "ondemand-platform/graphviz:latest",
 };
 
+/// The workspace's root.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// What `scripts/test-images` exports, run once per process (its progress
+/// goes to stderr).
+fn prepared() -> &'static HashMap<String, String> {
+    static PREPARED: OnceLock<HashMap<String, String>> = OnceLock::new();
+    PREPARED.get_or_init(|| {
+        require_docker();
+        let script = workspace_root().join("scripts/test-images");
+        let output = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run {}: {err}", script.display()));
+        assert!(
+            output.status.success(),
+            "{} failed ({}): see its output above",
+            script.display(),
+            output.status
+        );
+        parse_exports(&String::from_utf8_lossy(&output.stdout))
+    })
+}
+
+/// Reads `export NAME=value` lines.
+pub fn parse_exports(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.replace('\\', "")))
+        .collect()
+}
+
 impl TestImage {
-    /// The image to use: the variable's value if set, else the official
-    /// image if present locally, else the offline one if present, else the
-    /// official name (which Docker will try to pull).
+    /// The image to use: the variable's value if set, else the image
+    /// `scripts/test-images` resolved (which it prepares first).
     pub fn name(&self) -> String {
         if let Ok(value) = std::env::var(self.variable) {
             if !value.trim().is_empty() {
                 return value.trim().to_owned();
             }
         }
-        if !image_present(self.official) && image_present(self.offline) {
-            return self.offline.to_owned();
-        }
-        self.official.to_owned()
+        prepared()
+            .get(self.variable)
+            .cloned()
+            .unwrap_or_else(|| panic!("scripts/test-images exported no {}", self.variable))
     }
 
     /// Like [`name`](Self::name), but fails the test with instructions when
