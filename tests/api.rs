@@ -16,6 +16,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "s3cret-token";
+/// The test worker's output limit: small enough for a graph to pass it.
+const MAX_OUTPUT_BYTES: u64 = 256 * 1024;
 
 struct Platform {
     base: String,
@@ -45,6 +47,7 @@ fn platform() -> &'static Platform {
         let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), &project);
         config.queue = hub.job_queue.clone();
         config.timeout = Duration::from_secs(10);
+        config.max_output_bytes = MAX_OUTPUT_BYTES;
         let mut worker = Worker::start(&hub.broker, config).expect("start the worker");
         let stop = Arc::new(AtomicBool::new(false));
         std::thread::spawn(move || worker.run(&stop, |_| {}));
@@ -472,4 +475,200 @@ fn a_restarted_server_finds_rendered_jobs_in_git() {
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["status"], "rendered");
     assert_eq!(found["cached"], true);
+}
+
+/// A graph whose SVG is larger than [`MAX_OUTPUT_BYTES`].
+fn big_graph(test: &str) -> String {
+    let nodes: Vec<String> = (0..1500)
+        .map(|n| format!("n{n} [label=\"{test} node number {n}\"];"))
+        .collect();
+    format!("digraph {{ {} }}", nodes.join(" "))
+}
+
+#[test]
+fn output_past_the_workers_limit_fails_with_the_reason() {
+    let (status, job) = submit(json!({ "source": big_graph("too-big") }));
+    assert_eq!(status, StatusCode::OK, "{job}");
+    assert_eq!(job["status"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("over the limit") && error.contains("stdout"),
+        "{error}"
+    );
+}
+
+/// Accepts HTTP requests on a local port: answers `statuses` in turn (200
+/// once they run out) and hands each request's body over.
+fn callback_receiver(statuses: Vec<u16>) -> (String, std::sync::mpsc::Receiver<Value>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/done", listener.local_addr().unwrap());
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut statuses = statuses.into_iter();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = statuses.next().unwrap_or(200);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = sender.send(serde_json::from_slice(&body).unwrap());
+        }
+    });
+    (url, received)
+}
+
+#[test]
+fn a_callback_receives_the_result_and_is_retried_until_it_succeeds() {
+    let (callback, received) = callback_receiver(vec![500, 503]);
+    let (status, job) = json_of(
+        client()
+            .post(url("/api/v1/jobs"))
+            .json(&json!({ "source": unique_graph("callback"), "callback_url": callback }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    // Two refusals, then the third try is taken.
+    for attempt in 1..=3 {
+        let body = received
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("callback try {attempt} never came"));
+        assert_eq!(body["id"], job["id"], "{body}");
+        assert_eq!(body["status"], "rendered", "{body}");
+        assert!(body["commit"].is_string(), "{body}");
+    }
+    assert!(
+        received.recv_timeout(Duration::from_secs(3)).is_err(),
+        "no fourth try"
+    );
+}
+
+/// A server of its own on the shared broker, with a job queue no worker
+/// reads (its jobs stay queued), and `config`.
+fn server_without_workers(name: &str, config: ServerConfig) -> RunningServer {
+    let base = platform();
+    let mut hub = hub_config(&base.project, name);
+    hub.job_queue = format!("{}.{name}", hub.job_queue);
+    RunningServer::start(local(), &hub, config).expect("start")
+}
+
+#[test]
+fn past_the_in_flight_limit_submitting_is_429_with_retry_after() {
+    let mut config = ServerConfig::default();
+    config.max_in_flight = 1;
+    let server = server_without_workers("full", config);
+    let at = |path: &str| format!("http://{}{path}", server.address());
+    let first = client()
+        .post(at("/api/v1/jobs"))
+        .json(&json!({ "source": unique_graph("full-1") }))
+        .send()
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let again = client()
+        .post(at("/api/v1/jobs"))
+        .json(&json!({ "source": unique_graph("full-1") }))
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::ACCEPTED, "the same job joins");
+    let (status, body) = {
+        let response = client()
+            .post(at("/api/v1/jobs"))
+            .json(&json!({ "source": unique_graph("full-2") }))
+            .send()
+            .unwrap();
+        assert!(response.headers().contains_key("retry-after"));
+        json_of(response)
+    };
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
+#[test]
+fn with_the_broker_gone_submitting_is_503_with_retry_after_and_health_says_so() {
+    let broker = testkit::Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubConfig {
+        broker: ConnectOptions::new(broker.url()),
+        job_queue: "gone.jobs".into(),
+        result_queue: "gone.results".into(),
+        project: dir.path().join("renders"),
+    };
+    let server = RunningServer::start(local(), &hub, ServerConfig::default()).expect("start");
+    let at = |path: &str| format!("http://{}{path}", server.address());
+    broker.rabbitmqctl(&["stop_app"]);
+    let started = std::time::Instant::now();
+    let response = client()
+        .post(at("/api/v1/jobs"))
+        .json(&json!({ "source": unique_graph("broker-gone") }))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert!(
+        started.elapsed() < Duration::from_secs(35),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, health) = json_of(client().get(at("/healthz")).send().unwrap());
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    assert_eq!(health["checks"]["broker"]["up"], false, "{health}");
+    assert_eq!(health["checks"]["git"]["up"], true, "{health}");
+}
+
+#[test]
+fn a_job_in_flight_across_a_server_restart_is_found_when_its_result_arrives() {
+    let base = platform();
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = hub_config(&dir.path().join("renders"), "in-flight");
+    hub.job_queue = format!("{}.in-flight", hub.job_queue);
+    let first = RunningServer::start(local(), &hub, ServerConfig::default()).expect("start");
+    let (status, job) = json_of(
+        client()
+            .post(format!("http://{}/api/v1/jobs", first.address()))
+            .json(&json!({ "source": unique_graph("in-flight") }))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    first.stop();
+
+    let second = RunningServer::start(local(), &hub, ServerConfig::default()).expect("restart");
+    // Now a worker takes the job; its result lands on the durable result
+    // queue, which the second server reads.
+    let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), &hub.project);
+    config.queue = hub.job_queue.clone();
+    let mut worker = Worker::start(&hub.broker, config).expect("worker");
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopper = stop.clone();
+    let worker = std::thread::spawn(move || worker.run(&stopper, |_| {}));
+    let (status, found) = json_of(
+        client()
+            .get(format!(
+                "http://{}/api/v1/jobs/{}?wait=60",
+                second.address(),
+                job["id"].as_str().unwrap()
+            ))
+            .send()
+            .unwrap(),
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    worker.join().unwrap().unwrap();
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["status"], "rendered", "{found}");
+    assert!(found["commit"].is_string(), "{found}");
+    let _ = base;
 }

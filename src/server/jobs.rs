@@ -203,26 +203,38 @@ async fn rendered(state: &AppState, id: &str, format: &str) -> Result<Option<Job
 }
 
 /// Where job `id` is, waiting up to `wait` (capped) while it is in flight.
+/// A job this server does not know (submitted before a restart, or
+/// elsewhere) is looked for until `wait` ends: it is found once its result
+/// arrives.
 pub async fn status(state: &AppState, id: &str, wait: Duration) -> Result<JobStatus, ApiError> {
     if !valid_job_id(id) {
         return Err(ApiError::bad_request(format!("{id:?} is not a job id")));
     }
-    if let Some(known) = state.hub.tracker.watch(id) {
-        let known = wait_final(known, wait.min(state.config.max_wait)).await;
-        if known.phase != Phase::Rendered {
-            return Ok(JobStatus::from_known(id, &known));
+    let deadline = tokio::time::Instant::now() + wait.min(state.config.max_wait);
+    loop {
+        if let Some(known) = state.hub.tracker.watch(id) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let known = wait_final(known, left).await;
+            if known.phase != Phase::Rendered {
+                return Ok(JobStatus::from_known(id, &known));
+            }
+            if let Some(mut status) = rendered(state, id, &known.format).await? {
+                status.timings = Some(known.timings);
+                status.cached = false;
+                return Ok(status);
+            }
         }
-        let format = known.format.clone();
-        if let Some(mut status) = rendered(state, id, &format).await? {
-            status.timings = Some(known.timings);
-            status.cached = false;
-            return Ok(status);
+        for format in FORMATS {
+            if let Some(status) = rendered(state, id, format).await? {
+                return Ok(status);
+            }
         }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::not_found(format!("no job {id}")));
+        }
+        tokio::time::sleep(UNKNOWN_JOB_POLL).await;
     }
-    for format in FORMATS {
-        if let Some(status) = rendered(state, id, format).await? {
-            return Ok(status);
-        }
-    }
-    Err(ApiError::not_found(format!("no job {id}")))
 }
+
+/// How often a job this server does not know is looked for while waiting.
+const UNKNOWN_JOB_POLL: Duration = Duration::from_millis(200);
