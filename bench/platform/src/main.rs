@@ -3,10 +3,13 @@
 //! git project, and where the submit-to-result time of a single job on an
 //! idle worker goes (queue, container, git, the rest). See bench/README.md.
 
+mod api;
+mod api_report;
 mod jobs;
 mod latency;
 mod report;
 mod site;
+mod storage;
 mod throughput;
 mod workers;
 
@@ -57,6 +60,29 @@ struct Args {
     /// A run fails when no result comes for this long.
     #[arg(long, default_value_t = 120)]
     result_timeout_secs: u64,
+    /// Parts to run (comma-separated): amqp (single jobs and throughput
+    /// through the AMQP client), api (the HTTP API against them and the
+    /// docker CLI), storage (commit cost as jobs accumulate), wrk.
+    #[arg(long, value_delimiter = ',', default_values_t = ["amqp".to_owned(), "api".to_owned(), "storage".to_owned(), "wrk".to_owned()])]
+    parts: Vec<String>,
+    /// Cache hits timed through the API, for p50 and p99.
+    #[arg(long, default_value_t = 1000)]
+    cache_hits: u32,
+    /// Seconds of `wrk` on the Kroki route.
+    #[arg(long, default_value_t = 30)]
+    wrk_seconds: u32,
+    /// Job counts at which a commit is timed (storage).
+    #[arg(long, value_delimiter = ',', default_values_t = [1000u32, 10000, 100000])]
+    storage_jobs: Vec<u32>,
+    /// Commits timed at each of them.
+    #[arg(long, default_value_t = 200)]
+    storage_sample: u32,
+}
+
+impl Args {
+    fn part(&self, name: &str) -> bool {
+        self.parts.iter().any(|part| part == name)
+    }
 }
 
 fn main() {
@@ -72,10 +98,51 @@ fn run(args: &Args) -> Result<()> {
         &site.image,
         &site.worker_bin,
     );
-    // The single job first: its warm-up also warms the daemon for the runs.
-    let splits = latency::measure(&site, args.latency_jobs, args.latency_warmup)?;
-    let throughput = measure_throughput(&site, args)?;
-    report::print_results(&throughput, &splits);
+    let mut figures = api_report::Figures::default();
+    if args.part("amqp") || args.part("api") {
+        // The single job first: its warm-up also warms the daemon for the runs.
+        let splits = latency::measure(&site, args.latency_jobs, args.latency_warmup)?;
+        figures.amqp_single = splits.iter().map(|split| split.total).collect();
+        let throughput = measure_throughput(&site, args, &mut figures)?;
+        report::print_results(&throughput, &splits);
+        figures.amqp_seconds = throughput.seconds;
+        figures.jobs = args.jobs;
+        figures.workers = args.workers.clone();
+    }
+    if args.part("api") {
+        let mut single = api::ApiSite::start(&site, "api-single", 1)?;
+        figures.api_single = api::cache_misses(&mut single, 1, args.latency_jobs)?;
+        figures.cache_hits =
+            api::cache_hits(&single, "digraph hit { cached -> answer }", args.cache_hits)?;
+        if args.part("wrk") {
+            figures.wrk = api::wrk(&single, args.wrk_seconds)?;
+        }
+        single.finish()?;
+        figures.docker_cli = api::docker_cli(&site.image, args.latency_jobs)?;
+    }
+    if args.part("storage") {
+        let dir = tempfile::tempdir_in(args.work_dir.clone().unwrap_or_else(std::env::temp_dir))?;
+        figures.storage_sharded = storage::measure(
+            dir.path(),
+            storage::Layout::Sharded,
+            &args.storage_jobs,
+            args.storage_sample,
+        )?;
+        // The flat layout grows too slowly to fill to 100,000: its first two points.
+        let flat: Vec<u32> = args
+            .storage_jobs
+            .iter()
+            .copied()
+            .filter(|&jobs| jobs <= 10_000)
+            .collect();
+        figures.storage_flat = storage::measure(
+            dir.path(),
+            storage::Layout::Flat,
+            &flat,
+            args.storage_sample,
+        )?;
+    }
+    api_report::print(&figures);
     Ok(())
 }
 
@@ -114,10 +181,26 @@ fn default_worker_bin() -> Result<PathBuf> {
 
 /// Every run goes through every worker count, the order turning each run,
 /// so that a noisy moment does not fall on one count only.
-fn measure_throughput(site: &Site, args: &Args) -> Result<Throughput> {
+fn measure_throughput(
+    site: &Site,
+    args: &Args,
+    figures: &mut api_report::Figures,
+) -> Result<Throughput> {
     let mut rows = Throughput::new(args.jobs, &args.workers);
     for run in runs(args.runs) {
         for workers in run.rotated(&args.workers) {
+            if args.part("api") {
+                let seconds =
+                    api::throughput(site, run.number, workers, args.jobs).map_err(|err| {
+                        format!("API run {} with {workers} worker(s): {err}", run.number)
+                    })?;
+                eprintln!(
+                    "{run}: API, {workers} worker(s), {} jobs in {seconds:.2} s ({:.1} jobs/min)",
+                    args.jobs,
+                    report::jobs_per_minute(args.jobs, seconds),
+                );
+                figures.api_seconds.record(workers, seconds);
+            }
             let number = run.number;
             let outcome = throughput::measure(site, number, workers, args.jobs).map_err(|err| {
                 format!("throughput run {number} with {workers} worker(s): {err}")
