@@ -85,6 +85,9 @@ pub struct Worker {
     replies: HashMap<String, Queue>,
 }
 
+/// The in-memory `/tmp` of a render container (within its memory limit).
+const SCRATCH_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Reply handles kept at most; past that the cache starts afresh.
 const MAX_REPLY_HANDLES: usize = 64;
 
@@ -251,6 +254,11 @@ impl Worker {
                 .pids_limit(self.config.pids_limit)
                 .user(&self.config.user)
                 .locked_down()
+                // fontconfig wants a writable cache directory; the root
+                // file system is read-only.
+                .tmpfs("/tmp", SCRATCH_BYTES)
+                .env("HOME", "/tmp")
+                .env("XDG_CACHE_HOME", "/tmp")
                 .output_limit(self.config.max_output_bytes)
                 .label(JOB_LABEL, &job.id)
                 .timeout(self.config.timeout),

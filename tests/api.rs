@@ -202,6 +202,11 @@ fn a_raw_graph_renders_to_png_and_a_bad_one_fails_with_dots_message() {
         failed["error"].as_str().unwrap().contains("syntax error"),
         "{failed}"
     );
+    // dot's own message, not the noise of a read-only container.
+    assert!(
+        !failed["error"].as_str().unwrap().contains("Fontconfig"),
+        "{failed}"
+    );
 }
 
 #[test]
@@ -671,4 +676,92 @@ fn a_job_in_flight_across_a_server_restart_is_found_when_its_result_arrives() {
     assert_eq!(found["status"], "rendered", "{found}");
     assert!(found["commit"].is_string(), "{found}");
     let _ = base;
+}
+
+#[test]
+fn a_graph_past_the_memory_limit_fails_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = hub_config(&dir.path().join("renders"), "memory");
+    hub.job_queue = format!("{}.memory", hub.job_queue);
+    let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), &hub.project);
+    config.queue = hub.job_queue.clone();
+    config.memory_bytes = 64 * 1024 * 1024;
+    let mut worker = Worker::start(&hub.broker, config).expect("worker");
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopper = stop.clone();
+    let worker = std::thread::spawn(move || worker.run(&stopper, |_| {}));
+    let server = RunningServer::start(local(), &hub, ServerConfig::default()).expect("start");
+    // A bitmap of this resolution is allocated at once, far past 64 MiB:
+    // the kernel kills dot at once (a graph that grows slowly towards the
+    // limit thrashes instead, and ends at the timeout).
+    let (status, job) = json_of(
+        client()
+            .post(format!("http://{}/api/v1/jobs?wait=60", server.address()))
+            .json(&json!({
+                "source": "digraph dpi_bomb { graph [dpi=9000]; a -> b -> c }",
+                "format": "png",
+            }))
+            .send()
+            .unwrap(),
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    worker.join().unwrap().unwrap();
+    assert_eq!(status, StatusCode::OK, "{job}");
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"].as_str().unwrap().contains("memory limit"),
+        "{job}"
+    );
+}
+
+/// A complete graph on `n` nodes: `dot` takes about 3 s for 28.
+fn complete_graph(n: usize, test: &str) -> String {
+    let edges: Vec<String> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| format!("n{i} -> n{j};")))
+        .collect();
+    format!("digraph \"{test}\" {{ {} }}", edges.join(" "))
+}
+
+#[test]
+fn a_job_is_queued_then_rendering_then_rendered() {
+    let (status, job) = submit_without_waiting(&complete_graph(
+        28,
+        &format!("phases-{}", std::process::id()),
+    ));
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert!(
+        job["status"] == "queued" || job["status"] == "rendering",
+        "{job}"
+    );
+    let this = url(job["links"]["self"].as_str().unwrap());
+    let started = std::time::Instant::now();
+    let mut seen = vec![job["status"].as_str().unwrap().to_owned()];
+    loop {
+        let (_, now) = json_of(client().get(&this).send().unwrap());
+        let phase = now["status"].as_str().unwrap().to_owned();
+        if seen.last() != Some(&phase) {
+            seen.push(phase.clone());
+        }
+        if phase == "rendered" || phase == "failed" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{seen:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(seen.contains(&"rendering".to_owned()), "{seen:?}");
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("rendered"),
+        "{seen:?}"
+    );
+}
+
+fn submit_without_waiting(source: &str) -> (StatusCode, Value) {
+    json_of(
+        client()
+            .post(url("/api/v1/jobs"))
+            .json(&json!({ "source": source }))
+            .send()
+            .unwrap(),
+    )
 }

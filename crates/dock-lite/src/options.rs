@@ -64,6 +64,7 @@ pub struct RunOptions {
     working_dir: Option<String>,
     user: Option<String>,
     mounts: Vec<Mount>,
+    tmpfs: Vec<(String, u64)>,
     network: Option<String>,
     memory_bytes: Option<u64>,
     cpus: Option<f64>,
@@ -90,6 +91,7 @@ impl RunOptions {
             working_dir: None,
             user: None,
             mounts: Vec::new(),
+            tmpfs: Vec::new(),
             network: None,
             memory_bytes: None,
             cpus: None,
@@ -165,6 +167,17 @@ impl RunOptions {
             container_path: container_path.into(),
             read_only,
         });
+        self
+    }
+
+    /// Mounts a fresh, empty in-memory file system of at most `size_bytes`
+    /// at `container_path` (`noexec`, `nosuid`): somewhere to write under
+    /// a [`read_only_root`](Self::read_only_root). It counts against the
+    /// memory limit and is gone with the container. A relative path or a
+    /// size of zero is an [`Error::InvalidOption`] when the container is
+    /// created.
+    pub fn tmpfs(mut self, container_path: impl Into<String>, size_bytes: u64) -> Self {
+        self.tmpfs.push((container_path.into(), size_bytes));
         self
     }
 
@@ -353,6 +366,18 @@ impl RunOptions {
         if self.output_limit == 0 {
             return invalid("output_limit", "0".into(), "must be at least one byte");
         }
+        for (path, size) in &self.tmpfs {
+            if !path.starts_with('/') || path.contains([':', ',']) {
+                return invalid(
+                    "tmpfs",
+                    path.clone(),
+                    "the container path must be absolute, without `:` or `,`",
+                );
+            }
+            if *size == 0 {
+                return invalid("tmpfs", path.clone(), "the size must be at least one byte");
+            }
+        }
         if let Some(limit) = self.pids_limit {
             if limit <= 0 {
                 // The daemon reads 0 and -1 as "no limit".
@@ -409,6 +434,12 @@ impl RunOptions {
             nano_cpus: self.cpus.map(|cpus| (cpus * 1e9).round() as i64),
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             pids_limit: self.pids_limit,
+            tmpfs: (!self.tmpfs.is_empty()).then(|| {
+                self.tmpfs
+                    .iter()
+                    .map(|(path, size)| (path.clone(), format!("rw,noexec,nosuid,size={size}")))
+                    .collect()
+            }),
             readonly_rootfs: self.read_only_root.then_some(true),
             cap_drop: self.drop_all_capabilities.then(|| vec!["ALL".to_owned()]),
             security_opt: self
@@ -483,9 +514,16 @@ mod tests {
 
     #[test]
     fn a_locked_down_container_has_a_read_only_root_no_capabilities_and_no_new_privileges() {
-        let options = RunOptions::new("img").locked_down().pids_limit(64);
+        let options = RunOptions::new("img")
+            .locked_down()
+            .pids_limit(64)
+            .tmpfs("/tmp", 1 << 20);
         options.validate().unwrap();
         let host = &json_body(&options, true)["HostConfig"];
+        assert_eq!(
+            host["Tmpfs"],
+            json!({"/tmp": "rw,noexec,nosuid,size=1048576"})
+        );
         assert_eq!(host["ReadonlyRootfs"], json!(true));
         assert_eq!(host["CapDrop"], json!(["ALL"]));
         assert_eq!(host["SecurityOpt"], json!(["no-new-privileges"]));
@@ -493,6 +531,22 @@ mod tests {
         let plain = &json_body(&RunOptions::new("img"), true)["HostConfig"];
         for field in ["ReadonlyRootfs", "CapDrop", "SecurityOpt", "PidsLimit"] {
             assert!(plain.get(field).is_none_or(|v| v.is_null()), "{field}");
+        }
+        for bad in [
+            RunOptions::new("img").tmpfs("tmp", 1),
+            RunOptions::new("img").tmpfs("/tmp", 0),
+        ] {
+            let err = bad.validate().unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidOption {
+                        option: "tmpfs",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
         }
         for limit in [0, -1] {
             let err = RunOptions::new("img")

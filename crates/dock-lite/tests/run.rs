@@ -158,12 +158,14 @@ fn network_none_leaves_only_the_loopback_interface() {
 fn a_locked_down_container_cannot_write_its_root_fork_past_its_limit_or_gain_privileges() {
     // The shell gives up ("Cannot fork") at the first fork the limit refuses.
     let script = "touch /probe 2>/dev/null && echo root-writable; \
+                  touch /scratch/probe && echo scratch-writable; \
                   grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; id -u; \
                   for i in $(seq 1 40); do sleep 5 & echo started; done";
     let output = docker()
         .run(
             &sh(script, "locked-down")
                 .locked_down()
+                .tmpfs("/scratch", 1 << 20)
                 .pids_limit(16)
                 .user("65534:65534")
                 .network("none")
@@ -172,6 +174,7 @@ fn a_locked_down_container_cannot_write_its_root_fork_past_its_limit_or_gain_pri
         .expect("run");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("root-writable"), "{stdout}");
+    assert!(stdout.contains("scratch-writable"), "{stdout}");
     assert!(stdout.contains("CapEff:\t0000000000000000"), "{stdout}");
     assert!(stdout.contains("NoNewPrivs:\t1"), "{stdout}");
     assert!(stdout.lines().any(|line| line == "65534"), "{stdout}");
