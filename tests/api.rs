@@ -169,6 +169,24 @@ fn a_graph_renders_once_and_is_then_served_from_git_with_its_etag() {
         .unwrap();
     assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
 
+    let (status, made) = json_of(
+        client()
+            .get(url(&format!("/api/v1/commits/{commit}")))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::OK, "{made}");
+    assert_eq!(made["job"]["id"], id.as_str(), "{made}");
+    let (status, _) = json_of(client().get(url("/api/v1/commits/HEAD")).send().unwrap());
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = json_of(
+        client()
+            .get(url(&format!("/api/v1/commits/{}", "0".repeat(40))))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     let graph = client()
         .get(url(&format!("/api/v1/jobs/{id}/source")))
         .send()

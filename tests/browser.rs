@@ -261,8 +261,10 @@ fn the_page_renders_a_graph_and_an_svg_with_a_script_link_runs_nothing() {
     eprintln!("screenshot of the page: {}", shot.display());
     browser.wait_for(
         Duration::from_secs(10),
-        "the job in the latest jobs",
-        "return document.getElementById('recent').children.length > 0",
+        "the job in the latest jobs, linking to its source, output and commit",
+        "const item = document.querySelector('#recent li'); \
+         return item !== null && ['/source', '/output', '/api/v1/commits/'] \
+           .every((part) => [...item.querySelectorAll('a')].some((a) => a.href.includes(part)));",
     );
 
     // A graph that dot turns into an SVG link to javascript:, shown in the

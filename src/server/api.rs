@@ -312,3 +312,41 @@ pub async fn list(
         .collect();
     Ok(Json(serde_json::json!({ "jobs": jobs })).into_response())
 }
+
+/// `GET /api/v1/commits/{id}`: a commit of the project (who, when, and its
+/// message, which names the job).
+pub async fn commit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = id.clone();
+    let found = on_hub(&state, move |hub| match hub.commit(&key) {
+        Err(crate::PlatformError::Git(repo_lite::Error::InvalidCommitId { .. })) => Ok(Err(())),
+        other => other.map(Ok),
+    })
+    .await?;
+    let commit = match found {
+        Err(()) => return Err(ApiError::bad_request(format!("{id:?} is not a commit id"))),
+        Ok(None) => return Err(ApiError::not_found(format!("no commit {id}"))),
+        Ok(Some(commit)) => commit,
+    };
+    let job = store::parse_commit_message(&commit.message).map(|(job, format)| {
+        serde_json::json!({
+            "id": job,
+            "format": format,
+            "links": {
+                "self": format!("/api/v1/jobs/{job}"),
+                "output": format!("/api/v1/jobs/{job}/output"),
+                "source": format!("/api/v1/jobs/{job}/source"),
+            },
+        })
+    });
+    Ok(Json(serde_json::json!({
+        "id": commit.id,
+        "author": { "name": commit.author_name, "email": commit.author_email },
+        "time": commit.time,
+        "message": commit.message,
+        "job": job,
+    }))
+    .into_response())
+}

@@ -117,6 +117,11 @@ impl Hub {
             .collect())
     }
 
+    /// Commit `id` of the project, if it has it.
+    pub fn commit(&self, id: &str) -> Result<Option<repo_lite::CommitInfo>, PlatformError> {
+        Ok(self.project().commit(id)?)
+    }
+
     /// Publishes `job`, confirmed, asking for a rendering notice.
     pub fn publish(&self, job: &Job) -> Result<(), PlatformError> {
         let message = Message::json(job)?

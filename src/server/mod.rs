@@ -129,6 +129,7 @@ pub fn router(hub: Arc<Hub>, config: ServerConfig) -> Router {
         .route("/api/v1/jobs/{id}", get(api::status))
         .route("/api/v1/jobs/{id}/output", get(api::output))
         .route("/api/v1/jobs/{id}/source", get(api::source))
+        .route("/api/v1/commits/{id}", get(api::commit))
         .route("/graphviz/{format}", post(kroki::post))
         .route("/graphviz/{format}/{source}", get(kroki::get))
         .route("/dot/{format}", post(kroki::post))

@@ -189,6 +189,16 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// `id` is not a full commit id (40 hex digits for SHA-1).
+    #[error("invalid commit id {id:?}")]
+    InvalidCommitId {
+        /// The id as given.
+        id: String,
+        /// Why it was refused.
+        #[source]
+        source: BoxError,
+    },
+
     /// `HEAD`, a tree, a file or the history could not be read.
     #[error("cannot read {what} in {root}")]
     Read {

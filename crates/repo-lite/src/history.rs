@@ -206,18 +206,39 @@ impl Project {
         for info in walk.take(limit) {
             let info = info.map_err(self.read_error("the history"))?;
             let commit = info.object().map_err(self.read_error("a commit"))?;
-            let decoded = commit.decode().map_err(self.read_error("a commit"))?;
-            let author = decoded
-                .author()
-                .map_err(self.read_error("a commit's author"))?;
-            commits.push(CommitInfo {
-                id: info.id.to_hex().to_string(),
-                author_name: author.name.to_string(),
-                author_email: author.email.to_string(),
-                time: author.seconds(),
-                message: decoded.message.to_string(),
-            });
+            commits.push(self.commit_info(&commit)?);
         }
         Ok(commits)
+    }
+
+    /// The commit `id` (its full hex id), if this project has it. Fails
+    /// with [`Error::InvalidCommitId`] for anything but a full id.
+    pub fn commit(&self, id: &str) -> Result<Option<CommitInfo>> {
+        let parsed =
+            ObjectId::from_hex(id.as_bytes()).map_err(|source| Error::InvalidCommitId {
+                id: id.to_owned(),
+                source: BoxError::from(source),
+            })?;
+        let Ok(object) = self.repo.find_object(parsed) else {
+            return Ok(None);
+        };
+        match object.try_into_commit() {
+            Ok(commit) => Ok(Some(self.commit_info(&commit)?)),
+            Err(_) => Ok(None), // a blob or a tree by that id
+        }
+    }
+
+    fn commit_info(&self, commit: &gix::Commit<'_>) -> Result<CommitInfo> {
+        let decoded = commit.decode().map_err(self.read_error("a commit"))?;
+        let author = decoded
+            .author()
+            .map_err(self.read_error("a commit's author"))?;
+        Ok(CommitInfo {
+            id: commit.id.to_hex().to_string(),
+            author_name: author.name.to_string(),
+            author_email: author.email.to_string(),
+            time: author.seconds(),
+            message: decoded.message.to_string(),
+        })
     }
 }

@@ -52,6 +52,32 @@ fn head_commit_and_file_ids_match_git_rev_parse() {
 }
 
 #[test]
+fn a_commit_is_found_by_its_id_and_other_ids_are_none_or_refused() {
+    let (_dir, project) = new_project();
+    let root = project.root().to_owned();
+    project
+        .add_file("a.txt", "a\n", "Add a\n\nwith a body")
+        .unwrap();
+    let id = git(&root, &["rev-parse", "HEAD"]);
+    let commit = project.commit(&id).unwrap().expect("the commit");
+    assert_eq!(commit, project.log(1).unwrap()[0]);
+    assert_eq!(
+        commit.message,
+        git(&root, &["log", "-1", "--format=%B"]) + "\n"
+    );
+    let blob = git(&root, &["rev-parse", "HEAD:a.txt"]);
+    assert_eq!(project.commit(&blob).unwrap(), None, "a blob");
+    assert_eq!(project.commit(&"0".repeat(40)).unwrap(), None, "absent");
+    for bad in ["", "HEAD", "abc", "../x", &"g".repeat(40)] {
+        let err = project.commit(bad).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidCommitId { .. }),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn list_files_matches_git_ls_tree() {
     let (_dir, project) = new_project();
     let root = project.root().to_owned();

@@ -43,7 +43,7 @@ function showJob(job) {
   links.replaceChildren(
     link(job.links.output, "output"), " · ",
     link(job.links.source, "source"),
-    job.commit ? " · commit " + job.commit.slice(0, 12) : "");
+    ...(job.commit ? [" · ", link("/api/v1/commits/" + job.commit, "commit " + job.commit.slice(0, 12))] : []));
   links.hidden = false;
   loadRecent();
 }
@@ -90,7 +90,8 @@ async function loadRecent() {
       item.append(
         `${job.id.slice(0, 12)} (${job.format}) `,
         link(job.links.source, "source"), " · ",
-        link(job.links.output, "output"), " · commit " + job.commit.slice(0, 12));
+        link(job.links.output, "output"), " · ",
+        link("/api/v1/commits/" + job.commit, "commit " + job.commit.slice(0, 12)));
       return item;
     }));
   } catch (err) {
