@@ -8,6 +8,18 @@ use crate::error::PlatformError;
 use crate::job::{Job, JobResult};
 use crate::worker::{now_ms, SUBMITTED_AT_HEADER};
 
+/// `job` as a message: its results go to `reply_to`, and it carries the
+/// time it was submitted.
+pub(crate) fn job_message(job: &Job, reply_to: &str) -> Result<Message, PlatformError> {
+    Ok(Message::json(job)?
+        .reply_to(reply_to)
+        .correlation_id(job.id.clone())
+        .header(
+            SUBMITTED_AT_HEADER,
+            i64::try_from(now_ms()).unwrap_or(i64::MAX),
+        ))
+}
+
 /// Submits jobs and receives their results on an exclusive reply queue.
 pub struct Client {
     _connection: Connection,
@@ -33,13 +45,7 @@ impl Client {
 
     /// Publishes `job`, confirmed by the broker.
     pub fn submit(&self, job: &Job) -> Result<(), PlatformError> {
-        let message = Message::json(job)?
-            .reply_to(self.replies.name())
-            .correlation_id(job.id.clone())
-            .header(
-                SUBMITTED_AT_HEADER,
-                i64::try_from(now_ms()).unwrap_or(i64::MAX),
-            );
+        let message = job_message(job, self.replies.name())?;
         Ok(self.jobs.publish_message(&message)?)
     }
 

@@ -230,7 +230,30 @@ fn a_raw_graph_renders_to_png_and_a_bad_one_fails_with_dots_message() {
 #[test]
 fn kroki_urls_render_the_same_bytes_as_post_and_errors_come_back_as_images() {
     let source = unique_graph("kroki");
-    let encoded = encode_source(&source);
+    // Encoded by the Python snippet of Kroki's documentation, verbatim.
+    let python = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, base64, zlib; \
+             print(base64.urlsafe_b64encode(zlib.compress(sys.stdin.read().encode('utf-8'), 9)).decode('ascii'))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (Kroki's documentation encodes with it)");
+    {
+        use std::io::Write;
+        python
+            .stdin
+            .as_ref()
+            .unwrap()
+            .write_all(source.as_bytes())
+            .unwrap();
+    }
+    let encoded = String::from_utf8(python.wait_with_output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
     let by_get = client()
         .get(url(&format!("/graphviz/svg/{encoded}")))
         .send()

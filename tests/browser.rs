@@ -172,6 +172,15 @@ impl Session<'_> {
         );
     }
 
+    /// Types `graph` into the page's text area and presses Render.
+    fn submit(&self, graph: &str) {
+        self.run(&format!(
+            "document.getElementById('source').value = {};",
+            json!(graph)
+        ));
+        self.click("#submit");
+    }
+
     /// Waits up to `limit` for `script` to return true.
     fn wait_for(&self, limit: Duration, what: &str, script: &str) {
         let started = Instant::now();
@@ -243,11 +252,7 @@ fn the_page_renders_a_graph_and_an_svg_with_a_script_link_runs_nothing() {
         "digraph browser {{ page -> \"rendered {}\" }}",
         std::process::id()
     );
-    browser.run(&format!(
-        "document.getElementById('source').value = {};",
-        json!(graph)
-    ));
-    browser.click("#submit");
+    browser.submit(&graph);
     browser.wait_for(
         Duration::from_secs(60),
         "the rendered image showing",
@@ -270,11 +275,7 @@ fn the_page_renders_a_graph_and_an_svg_with_a_script_link_runs_nothing() {
     // A graph that dot turns into an SVG link to javascript:, shown in the
     // page (through <img>) and opened on its own: it never runs.
     let hostile = "digraph x { a [href=\"javascript:document.title='pwned'\", label=\"click\"] }";
-    browser.run(&format!(
-        "document.getElementById('source').value = {};",
-        json!(hostile)
-    ));
-    browser.click("#submit");
+    browser.submit(hostile);
     browser.wait_for(
         Duration::from_secs(60),
         "the hostile graph rendered",

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::jobs::{self, check_job, on_hub, JobStatus};
+use super::jobs::{self, check_job, on_hub, JobStatus, Links};
 use super::reply::{stored_bytes, ApiError};
 use super::AppState;
 use crate::job::{content_type, FORMATS};
@@ -302,11 +302,7 @@ pub async fn list(
                 "format": format,
                 "commit": commit,
                 "committed_at": time,
-                "links": {
-                    "self": format!("/api/v1/jobs/{id}"),
-                    "output": format!("/api/v1/jobs/{id}/output"),
-                    "source": format!("/api/v1/jobs/{id}/source"),
-                },
+                "links": Links::for_job(&id),
             })
         })
         .collect();
@@ -334,11 +330,7 @@ pub async fn commit(
         serde_json::json!({
             "id": job,
             "format": format,
-            "links": {
-                "self": format!("/api/v1/jobs/{job}"),
-                "output": format!("/api/v1/jobs/{job}/output"),
-                "source": format!("/api/v1/jobs/{job}/source"),
-            },
+            "links": Links::for_job(&job),
         })
     });
     Ok(Json(serde_json::json!({

@@ -66,11 +66,7 @@ async fn call_back(client: reqwest::Client, job: Finished) {
         "error": job.known.error,
         "commit": job.known.commit,
         "timings": job.known.timings,
-        "links": {
-            "self": format!("/api/v1/jobs/{}", job.id),
-            "output": format!("/api/v1/jobs/{}/output", job.id),
-            "source": format!("/api/v1/jobs/{}/source", job.id),
-        },
+        "links": super::jobs::Links::for_job(&job.id),
     })
     .to_string();
     let mut backoff = FIRST_BACKOFF;

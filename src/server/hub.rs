@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use dock_lite::Docker;
-use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Message, Queue, QueueOptions};
+use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Queue, QueueOptions};
 use repo_lite::Project;
 
 use super::metrics::Metrics;
@@ -16,7 +16,7 @@ use super::tracker::{Known, Tracker};
 use crate::error::PlatformError;
 use crate::job::{Job, JobResult};
 use crate::store::{self, StoredJob};
-use crate::worker::{now_ms, open_or_init, NOTIFY_RENDERING_HEADER, SUBMITTED_AT_HEADER};
+use crate::worker::{open_or_init, NOTIFY_RENDERING_HEADER};
 
 /// The queue results come back on, unless told otherwise.
 pub const DEFAULT_RESULT_QUEUE: &str = "render.results";
@@ -124,13 +124,7 @@ impl Hub {
 
     /// Publishes `job`, confirmed, asking for a rendering notice.
     pub fn publish(&self, job: &Job) -> Result<(), PlatformError> {
-        let message = Message::json(job)?
-            .reply_to(self.results.name())
-            .correlation_id(job.id.clone())
-            .header(
-                SUBMITTED_AT_HEADER,
-                i64::try_from(now_ms()).unwrap_or(i64::MAX),
-            )
+        let message = crate::client::job_message(job, self.results.name())?
             .header(NOTIFY_RENDERING_HEADER, true);
         Ok(self.jobs.publish_message(&message)?)
     }

@@ -52,9 +52,20 @@ pub struct JobStatus {
     pub links: Links,
 }
 
+impl Links {
+    /// The links of job `id`.
+    pub fn for_job(id: &str) -> Links {
+        let this = format!("/api/v1/jobs/{id}");
+        Links {
+            output: format!("{this}/output"),
+            source: format!("{this}/source"),
+            this,
+        }
+    }
+}
+
 impl JobStatus {
     fn new(id: &str, format: &str, status: Phase) -> JobStatus {
-        let this = format!("/api/v1/jobs/{id}");
         JobStatus {
             id: id.to_owned(),
             status,
@@ -64,11 +75,7 @@ impl JobStatus {
             output_id: None,
             timings: None,
             cached: false,
-            links: Links {
-                output: format!("{this}/output"),
-                source: format!("{this}/source"),
-                this,
-            },
+            links: Links::for_job(id),
         }
     }
 

@@ -117,7 +117,12 @@ impl Project {
     /// like [`read_file`](Self::read_file) for an invalid path or a path
     /// that is not a file.
     pub fn file_id(&self, path: impl AsRef<Path>) -> Result<Option<String>> {
-        let given = path.as_ref();
+        Ok(self.blob_at_head(path.as_ref())?.map(|id| id.to_string()))
+    }
+
+    /// The blob at `given` in the commit `HEAD` points at, if any; refuses
+    /// an invalid path and anything but a file.
+    fn blob_at_head(&self, given: &Path) -> Result<Option<ObjectId>> {
         let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
             path: given.to_owned(),
             source,
@@ -129,7 +134,7 @@ impl Project {
                 root: self.root.clone(),
                 path: given.to_owned(),
             }),
-            Some((_, id)) => Ok(Some(id.to_string())),
+            Some((_, id)) => Ok(Some(id)),
         }
     }
 
@@ -141,28 +146,17 @@ impl Project {
     /// a directory, symbolic link or submodule.
     pub fn read_file(&self, path: impl AsRef<Path>) -> Result<Vec<u8>> {
         let given = path.as_ref();
-        let path = paths::normalize(given).map_err(|source| Error::InvalidPath {
-            path: given.to_owned(),
-            source,
-        })?;
-        let head = self.head_state()?;
-        match self.entry_at(head.tree, &path)? {
-            None => Err(Error::FileNotFound {
+        let Some(id) = self.blob_at_head(given)? else {
+            return Err(Error::FileNotFound {
                 root: self.root.clone(),
                 path: given.to_owned(),
-            }),
-            Some((mode, _)) if !mode.is_blob() => Err(Error::NotAFile {
-                root: self.root.clone(),
-                path: given.to_owned(),
-            }),
-            Some((_, id)) => {
-                let blob = self
-                    .repo
-                    .find_blob(id)
-                    .map_err(self.read_error(given.display().to_string()))?;
-                Ok(blob.data.clone())
-            }
-        }
+            });
+        };
+        let blob = self
+            .repo
+            .find_blob(id)
+            .map_err(self.read_error(given.display().to_string()))?;
+        Ok(blob.data.clone())
     }
 
     /// Every file in the commit `HEAD` points at (regular files, executables
