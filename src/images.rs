@@ -108,6 +108,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_checkout_without_the_script_is_a_typed_error() {
+        let dir = std::env::temp_dir().join("ondemand-images-test-no-checkout");
+        let err = Images::prepare(&dir).unwrap_err();
+        assert!(
+            matches!(&err, PlatformError::ImagePreparation { script, .. }
+                if script.ends_with("scripts/test-images")),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("failed"), "{err}");
+    }
+
+    #[test]
     fn the_names_come_from_the_one_file() {
         assert_eq!(default_graphviz(), "ondemand-platform/graphviz:latest");
         assert!(official_rabbitmq().starts_with("rabbitmq:"));

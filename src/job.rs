@@ -90,6 +90,19 @@ pub struct JobResult {
 }
 
 impl JobResult {
+    /// The notice that job `id` is being rendered (see
+    /// [`Status::Rendering`]).
+    pub fn rendering(id: &str) -> Self {
+        JobResult {
+            id: id.to_owned(),
+            status: Status::Rendering,
+            commit: None,
+            output_path: None,
+            error: None,
+            timings: Timings::default(),
+        }
+    }
+
     /// A failed result for job `id`.
     pub fn failed(id: &str, error: impl Into<String>, timings: Timings) -> Self {
         JobResult {

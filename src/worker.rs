@@ -182,19 +182,7 @@ impl Worker {
             Some(HeaderValue::Bool(true))
         );
         match reply_to {
-            Some(reply_to) if asked => {
-                let notice = JobResult {
-                    status: Status::Rendering,
-                    ..JobResult::failed(&job.id, "", Timings::default())
-                };
-                self.reply(
-                    reply_to,
-                    &JobResult {
-                        error: None,
-                        ..notice
-                    },
-                )
-            }
+            Some(reply_to) if asked => self.reply(reply_to, &JobResult::rendering(&job.id)),
             _ => Ok(()),
         }
     }

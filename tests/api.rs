@@ -490,6 +490,20 @@ fn with_a_token_submitting_needs_it_and_reading_stays_open() {
     );
     assert_eq!(status, StatusCode::OK, "{job}");
     assert_eq!(job["status"], "rendered", "{job}");
+    // The platform's own client reports the refusal, typed.
+    let no_token = ondemand_platform::ApiClient::new(
+        &format!("http://{}", server.address()),
+        None,
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let err = no_token
+        .submit(&unique_graph("token-client"), "svg", Duration::ZERO)
+        .unwrap_err();
+    assert!(
+        matches!(&err, ondemand_platform::PlatformError::Http { reason, .. } if reason.contains("401")),
+        "{err:?}"
+    );
     let read = client()
         .get(at(job["links"]["self"].as_str().unwrap()))
         .send()

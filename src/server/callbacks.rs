@@ -39,20 +39,24 @@ impl Callbacks {
     }
 }
 
-/// Starts making callbacks on `runtime`.
-pub fn start(runtime: &tokio::runtime::Handle) -> Callbacks {
-    let (queue, mut finished) = mpsc::channel::<Finished>(MAX_QUEUED);
+/// Starts making callbacks on `runtime`. Fails if the HTTP client cannot
+/// be built (its TLS set-up).
+pub fn start(runtime: &tokio::runtime::Handle) -> Result<Callbacks, crate::PlatformError> {
     let client = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_default();
+        .map_err(|err| crate::PlatformError::Http {
+            url: "callback_url".to_owned(),
+            reason: format!("cannot build the callbacks' HTTP client: {err}"),
+        })?;
+    let (queue, mut finished) = mpsc::channel::<Finished>(MAX_QUEUED);
     runtime.spawn(async move {
         while let Some(job) = finished.recv().await {
             tokio::spawn(call_back(client.clone(), job));
         }
     });
-    Callbacks { queue }
+    Ok(Callbacks { queue })
 }
 
 async fn call_back(client: reqwest::Client, job: Finished) {

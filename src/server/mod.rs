@@ -267,7 +267,7 @@ impl RunningServer {
             .block_on(tokio::net::TcpListener::bind(listen))
             .map_err(io)?;
         let address = listener.local_addr().map_err(io)?;
-        let callbacks = callbacks::start(runtime.handle());
+        let callbacks = callbacks::start(runtime.handle())?;
         let results = hub::spawn_results(hub.clone(), move |finished| callbacks.send(finished))
             .map_err(io)?;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -233,8 +233,7 @@ mod tests {
     fn result(id: &str, status: Status) -> JobResult {
         JobResult {
             status,
-            error: None,
-            ..JobResult::failed(id, "", Timings::default())
+            ..JobResult::rendering(id)
         }
     }
 
