@@ -4,8 +4,10 @@
 //! hash of the job's id as git shards its objects:
 //! `jobs/3f/a2/<id>.dot` and `jobs/3f/a2/<id>.svg`. A commit rewrites the
 //! trees along its paths only (the root, `jobs/`, one of 256 shards and one
-//! of its 256), so its cost stays flat as jobs accumulate, where one flat
-//! `jobs/` directory made every commit rewrite a tree of every job. Reading
+//! of its 256), where one flat `jobs/` directory made every commit rewrite
+//! a tree of every job. The project is a bare repository, so a commit
+//! writes no index of every file either: its cost stays flat as jobs
+//! accumulate. Reading
 //! a job back is a lookup of its path at `HEAD`, not a scan of history.
 
 use repo_lite::Project;

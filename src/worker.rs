@@ -340,7 +340,11 @@ impl Worker {
     }
 }
 
-/// Opens the git project at `path`, creating it if missing.
+/// Opens the git project at `path`, creating it if missing: a bare
+/// repository, so that a commit writes only its objects and the branch and
+/// its cost stays flat as jobs accumulate (a work tree's index is rewritten
+/// whole by every commit). A project made earlier with a work tree is
+/// opened as it is.
 pub(crate) fn open_or_init(path: &std::path::Path) -> Result<Project, PlatformError> {
     if let Ok(project) = Project::open(path) {
         return Ok(project);
@@ -349,7 +353,7 @@ pub(crate) fn open_or_init(path: &std::path::Path) -> Result<Project, PlatformEr
         path: path.to_owned(),
         source,
     })?;
-    match Project::init(path, &InitOptions::default()) {
+    match Project::init(path, &InitOptions::default().bare(true)) {
         Ok(project) => Ok(project),
         // Workers started together race to create the project: the loser opens it.
         Err(init_error) => Project::open(path).map_err(|_| init_error.into()),

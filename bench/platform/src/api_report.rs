@@ -22,8 +22,10 @@ pub struct Figures {
     /// Throughput runs' seconds by worker count.
     pub amqp_seconds: Samples<u32>,
     pub api_seconds: Samples<u32>,
-    /// Milliseconds per commit at each job count.
-    pub storage_sharded: Vec<(u32, f64)>,
+    /// Milliseconds per commit at each job count: the platform's bare
+    /// sharded project, the same paths with a work tree, the flat layout.
+    pub storage_bare: Vec<(u32, f64)>,
+    pub storage_worktree: Vec<(u32, f64)>,
     pub storage_flat: Vec<(u32, f64)>,
     pub wrk: Option<Wrk>,
 }
@@ -114,8 +116,8 @@ pub fn print(figures: &Figures) {
         );
     }
     if let (Some(first), Some(last)) = (
-        figures.storage_sharded.first(),
-        figures.storage_sharded.last(),
+        figures.storage_bare.first(),
+        figures.storage_bare.last(),
     ) {
         goal_row(
             &mut table,
@@ -129,19 +131,26 @@ pub fn print(figures: &Figures) {
     }
     table.print();
     println!();
-    if !figures.storage_sharded.is_empty() {
+    if !figures.storage_bare.is_empty() {
         let mut storage = Table::new([
             Column::left("(d) ms per one-job commit", 28),
-            Column::right("sharded", 10),
-            Column::right("flat (before)", 14),
+            Column::right("sharded, bare", 14),
+            Column::right("sharded, work tree", 19),
+            Column::right("flat, work tree", 16),
         ]);
-        for &(jobs, ms) in &figures.storage_sharded {
-            let flat = figures
-                .storage_flat
+        let at = |figures: &[(u32, f64)], jobs: u32| {
+            figures
                 .iter()
-                .find(|(flat_jobs, _)| *flat_jobs == jobs)
-                .map_or("n/a".to_owned(), |(_, ms)| format!("{ms:.2}"));
-            storage.row([format!("at {jobs} jobs"), format!("{ms:.2}"), flat]);
+                .find(|(at_jobs, _)| *at_jobs == jobs)
+                .map_or("n/a".to_owned(), |(_, ms)| format!("{ms:.2}"))
+        };
+        for &(jobs, ms) in &figures.storage_bare {
+            storage.row([
+                format!("at {jobs} jobs"),
+                format!("{ms:.2}"),
+                at(&figures.storage_worktree, jobs),
+                at(&figures.storage_flat, jobs),
+            ]);
         }
         storage.print();
         println!();

@@ -122,9 +122,15 @@ fn run(args: &Args) -> Result<()> {
     }
     if args.part("storage") {
         let dir = tempfile::tempdir_in(args.work_dir.clone().unwrap_or_else(std::env::temp_dir))?;
-        figures.storage_sharded = storage::measure(
+        figures.storage_bare = storage::measure(
             dir.path(),
-            storage::Layout::Sharded,
+            storage::Layout::ShardedBare,
+            &args.storage_jobs,
+            args.storage_sample,
+        )?;
+        figures.storage_worktree = storage::measure(
+            dir.path(),
+            storage::Layout::ShardedWorktree,
             &args.storage_jobs,
             args.storage_sample,
         )?;

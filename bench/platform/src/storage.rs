@@ -1,6 +1,7 @@
 //! (d) What one job's commit costs as jobs accumulate: the platform's
-//! sharded layout (`jobs/xx/yy/<id>.*`) at 1,000, 10,000 and 100,000 jobs,
-//! and, for comparison, the flat `jobs/<id>.*` layout it replaced.
+//! layout (`jobs/xx/yy/<id>.*` in a bare repository) at 1,000, 10,000 and
+//! 100,000 jobs, and, for comparison, the same paths in a project with a
+//! work tree and the flat `jobs/<id>.*` layout the platform used first.
 
 use std::path::Path;
 use std::time::Instant;
@@ -16,23 +17,29 @@ const FILL_BATCH: u32 = 1000;
 /// Where the job files go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// `jobs/xx/yy/<id>.dot`, as the platform stores them.
-    Sharded,
-    /// `jobs/<id>.dot`, as it stored them before.
+    /// `jobs/xx/yy/<id>.dot` in a bare repository, as the platform stores
+    /// them.
+    ShardedBare,
+    /// The same paths in a project with a work tree and index.
+    ShardedWorktree,
+    /// `jobs/<id>.dot` with a work tree, as the platform stored them first.
     Flat,
 }
 
 impl Layout {
     pub fn name(self) -> &'static str {
         match self {
-            Layout::Sharded => "sharded",
+            Layout::ShardedBare => "sharded-bare",
+            Layout::ShardedWorktree => "sharded-worktree",
             Layout::Flat => "flat",
         }
     }
 
     fn paths(self, id: &str) -> (String, String) {
         match self {
-            Layout::Sharded => (store::source_path(id), store::output_path(id, "svg")),
+            Layout::ShardedBare | Layout::ShardedWorktree => {
+                (store::source_path(id), store::output_path(id, "svg"))
+            }
             Layout::Flat => (format!("jobs/{id}.dot"), format!("jobs/{id}.svg")),
         }
     }
@@ -66,7 +73,8 @@ pub fn measure(
     sample: u32,
 ) -> Result<Vec<(u32, f64)>> {
     let root = dir.join(format!("storage-{}", layout.name()));
-    let project = Project::init(&root, &InitOptions::default())?
+    let options = InitOptions::default().bare(layout == Layout::ShardedBare);
+    let project = Project::init(&root, &options)?
         .with_signature(Signature::new("bench", "bench@example.com"));
     let mut jobs = 0u32;
     let mut figures = Vec::new();

@@ -1,5 +1,6 @@
 //! Changing one file at a time, each change one commit on the current
-//! branch, with the work tree and the index kept in step.
+//! branch, with the work tree and the index kept in step (a bare project
+//! has neither: only its objects and branch change).
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ use crate::error::{BoxError, Error, Result};
 use crate::filter::{CleanFilter, FilterError, WrittenAttributes};
 use crate::history::HeadState;
 use crate::index::{IndexChange, LoadedIndex};
-use crate::paths::{self, RepoPath};
+use crate::paths::{self, FileKind, PathError, RepoPath};
 use crate::project::Project;
 use crate::reflog::RefUpdate;
 use crate::signature::Signature;
@@ -152,10 +153,7 @@ impl Project {
             path: path.clone(),
             source,
         };
-        let index = self
-            .index_cache
-            .load(&self.repo, head.tree)
-            .map_err(|err| self.index_error(err))?;
+        let index = self.load_index(&head)?;
         let tree = self
             .keep(&gix::objs::Tree::empty())
             .map_err(|err| commit_error(err.into()))?;
@@ -213,11 +211,20 @@ impl Project {
                 .collect();
             paths::check_overlaps(&pairs)?;
         }
-        let canonical_root = self.canonical_root()?;
+        let canonical_root = match self.bare {
+            true => None,
+            false => Some(self.canonical_root()?),
+        };
         let mut ready = Vec::with_capacity(changes.len());
         for (path, (given, change)) in checked.into_iter().zip(changes) {
             let at_head = self.check_at_head(given, change, &path, head.tree)?;
-            let file = paths::check_worktree(&canonical_root, &path, given)?;
+            let file = match &canonical_root {
+                Some(root) => paths::check_worktree(root, &path, given)?,
+                None => {
+                    self.check_parents_in_tree(head.tree, &path, given)?;
+                    None
+                }
+            };
             ready.push(Checked {
                 path,
                 at_head,
@@ -233,10 +240,7 @@ impl Project {
             path: first_path.to_owned(),
             source,
         };
-        let mut index = self
-            .index_cache
-            .load(&self.repo, head.tree)
-            .map_err(|err| self.index_error(err))?;
+        let mut index = self.load_index(head)?;
         // The `.gitattributes` files written here apply to the other files,
         // as they would for `git add` after writing them all.
         let attributes: Vec<(BString, &[u8])> = ready
@@ -262,11 +266,11 @@ impl Project {
         });
         drop(filter);
         if let Err(err) = planning {
-            self.index_cache.put_back(index);
+            self.put_back_index(index);
             return Err(err);
         }
         if planned.is_empty() {
-            self.index_cache.put_back(index);
+            self.put_back_index(index);
             return Ok(Outcome::Unchanged);
         }
         // gix's plumbing editor: the one on top validates every entry of each
@@ -291,9 +295,21 @@ impl Project {
         let commit = self
             .write_commit(author, committer, message, tree, head)
             .map_err(commit_error)?;
-        // The new files, written aside; dropped on failure, they go again.
+        let staged = match self.bare {
+            true => None,
+            false => Some(self.stage(&planned)?),
+        };
+        self.move_branch(head, &commit, first_path)?;
+        self.finish(head, &commit, staged, index, &planned)?;
+        Ok(Outcome::Committed {
+            id: commit.id.to_hex().to_string(),
+        })
+    }
+
+    /// The new files, written aside; dropped on failure, they go again.
+    fn stage<'p>(&'p self, planned: &[Plan<'_>]) -> Result<Staged<'p>> {
         let mut staged = Staged::new(&self.root);
-        for plan in &planned {
+        for plan in planned {
             match plan.write {
                 Some((contents, kind, _)) => staged.write(
                     &plan.file,
@@ -304,11 +320,48 @@ impl Project {
                 None => staged.remove(plan.file.clone()),
             }
         }
-        self.move_branch(head, &commit, first_path)?;
-        self.finish(head, &commit, Some(staged), index, &planned)?;
-        Ok(Outcome::Committed {
-            id: commit.id.to_hex().to_string(),
-        })
+        Ok(staged)
+    }
+
+    /// What [`paths::check_worktree`] checks of a path's parents, against
+    /// `tree` in a bare project: each must be a directory, if it exists
+    /// ([`PathError::InTheWay`](crate::PathError::InTheWay) otherwise).
+    fn check_parents_in_tree(&self, tree: ObjectId, path: &RepoPath, given: &Path) -> Result<()> {
+        let count = path.components().count();
+        for depth in 1..count {
+            let parent: PathBuf = path.as_path().components().take(depth).collect();
+            let kind = match self.entry_at_components(tree, path.components().take(depth), &parent)? {
+                None => return Ok(()),
+                Some((mode, _)) if mode.is_tree() => continue,
+                Some((mode, _)) if mode.is_blob() => FileKind::File,
+                Some(_) => FileKind::Other,
+            };
+            return Err(Error::InvalidPath {
+                path: given.to_owned(),
+                source: PathError::InTheWay {
+                    entry: parent,
+                    kind,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// The index a commit changes; a bare project has none.
+    fn load_index(&self, head: &HeadState) -> Result<Option<LoadedIndex>> {
+        if self.bare {
+            return Ok(None);
+        }
+        self.index_cache
+            .load(&self.repo, head.tree)
+            .map(Some)
+            .map_err(|err| self.index_error(err))
+    }
+
+    fn put_back_index(&self, index: Option<LoadedIndex>) {
+        if let Some(index) = index {
+            self.index_cache.put_back(index);
+        }
     }
 
     /// Checks one change against `tree`: [`Error::FileNotFound`] when it
@@ -345,7 +398,7 @@ impl Project {
         given: &Path,
         change: &Change<'a>,
         checked: Checked,
-        index: &mut LoadedIndex,
+        index: &mut Option<LoadedIndex>,
         (filter, attributes): &mut (Option<CleanFilter<'s>>, &WrittenAttributes<'_>),
     ) -> Result<Option<Plan<'a>>> {
         let Checked {
@@ -362,30 +415,37 @@ impl Project {
         let write = match change {
             Change::Add(contents) | Change::Update(contents) => {
                 let kind = existing.map_or(EntryKind::Blob, |(kind, _)| kind);
-                let filter = match filter {
-                    Some(filter) => filter,
-                    None => {
-                        let files = index
-                            .attribute_files(|state| {
-                                self.filters.attribute_files(&self.repo, state)
-                            })
-                            .map_err(|err| commit_error(err.into()))?;
-                        filter.insert(
-                            CleanFilter::new(&self.repo, &self.filters, files, attributes)
-                                .map_err(|err| commit_error(err.into()))?,
-                        )
+                // Without a work tree there are no attributes to apply:
+                // a bare project stores contents as given.
+                let blob: &[u8] = match index {
+                    None => contents,
+                    Some(index) => {
+                        let filter = match filter {
+                            Some(filter) => filter,
+                            None => {
+                                let files = index
+                                    .attribute_files(|state| {
+                                        self.filters.attribute_files(&self.repo, state)
+                                    })
+                                    .map_err(|err| commit_error(err.into()))?;
+                                filter.insert(
+                                    CleanFilter::new(&self.repo, &self.filters, files, attributes)
+                                        .map_err(|err| commit_error(err.into()))?,
+                                )
+                            }
+                        };
+                        filter
+                            .clean(&self.repo, index.state(), &path, contents)
+                            .map_err(|err| match err {
+                                FilterError::Driver(filter) => Error::FilterNotSupported {
+                                    root: self.root.clone(),
+                                    path: given.to_owned(),
+                                    filter,
+                                },
+                                FilterError::Failed(source) => commit_error(source),
+                            })?
                     }
                 };
-                let blob = filter
-                    .clean(&self.repo, index.state(), &path, contents)
-                    .map_err(|err| match err {
-                        FilterError::Driver(filter) => Error::FilterNotSupported {
-                            root: self.root.clone(),
-                            path: given.to_owned(),
-                            filter,
-                        },
-                        FilterError::Failed(source) => commit_error(source),
-                    })?;
                 let id =
                     gix::objs::compute_hash(self.repo.object_hash(), gix::objs::Kind::Blob, blob)
                         .map_err(|err| commit_error(err.into()))?;
@@ -525,7 +585,7 @@ impl Project {
         head: &HeadState,
         commit: &NewCommit,
         staged: Option<Staged<'_>>,
-        index: LoadedIndex,
+        index: Option<LoadedIndex>,
         planned: &[Plan<'_>],
     ) -> Result<()> {
         let mut first_error = None;
@@ -534,16 +594,18 @@ impl Project {
                 first_error.get_or_insert(err);
             }
         }
-        let changes: Vec<IndexChange<'_>> = planned
-            .iter()
-            .map(|plan| IndexChange {
-                path: &plan.path,
-                file: &plan.file,
-                blob: plan.write.map(|(_, kind, blob)| (kind, blob)),
-            })
-            .collect();
-        if let Err(err) = self.index_cache.store(index, &changes) {
-            first_error.get_or_insert(self.index_error(err));
+        if let Some(index) = index {
+            let changes: Vec<IndexChange<'_>> = planned
+                .iter()
+                .map(|plan| IndexChange {
+                    path: &plan.path,
+                    file: &plan.file,
+                    blob: plan.write.map(|(_, kind, blob)| (kind, blob)),
+                })
+                .collect();
+            if let Err(err) = self.index_cache.store(index, &changes) {
+                first_error.get_or_insert(self.index_error(err));
+            }
         }
         let mut time = Default::default();
         let update = RefUpdate {

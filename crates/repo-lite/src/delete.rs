@@ -32,23 +32,24 @@ pub enum DeleteRefusal {
         /// The top level of the enclosing work tree.
         top_level: PathBuf,
     },
-    /// The path is not the top level of a git work tree with its repository
-    /// in `.git` inside it: not a directory, not a repository, a bare
-    /// repository, or a linked work tree or submodule (whose `.git` is a
-    /// file pointing elsewhere).
-    #[error("it is not the top level of a git work tree")]
+    /// The path is neither the top level of a git work tree with its
+    /// repository in `.git` inside it nor a bare repository: not a
+    /// directory, not a repository, a repository's `.git` directory, or a
+    /// linked work tree or submodule (whose `.git` is a file pointing
+    /// elsewhere).
+    #[error("it is not the top level of a git work tree nor a bare repository")]
     NotARepository,
 }
 
 impl Project {
     /// Removes the project at `path`: its work tree and the `.git` directory
-    /// in it, recursively.
+    /// in it, recursively; or the bare repository at `path`.
     ///
     /// Refuses ([`Error::DeleteRefused`], nothing removed) a symbolic link,
     /// the file system root, the home directory or any directory containing
     /// it, the current directory or any directory containing it, a directory
-    /// that is not the top level of a git work tree, and a subdirectory of
-    /// one. [`Error::Delete`] reports a failure to inspect `path` or to
+    /// that is neither the top level of a git work tree nor a bare
+    /// repository, and a subdirectory of one. [`Error::Delete`] reports a failure to inspect `path` or to
     /// remove it.
     pub fn delete(path: impl AsRef<Path>) -> Result<()> {
         let given = path.as_ref();
@@ -98,6 +99,9 @@ fn check_deletable(given: &Path) -> Result<PathBuf> {
         return Err(refuse(DeleteRefusal::NotARepository));
     }
     let dot_git_is_dir = fs::symlink_metadata(target.join(".git")).is_ok_and(|m| m.is_dir());
+    if !dot_git_is_dir && is_bare_repository(&target) {
+        return Ok(target);
+    }
     if !dot_git_is_dir {
         // Say so when the directory is part of a bigger work tree: deleting
         // it would leave that repository with missing files.
@@ -118,6 +122,14 @@ fn check_deletable(given: &Path) -> Result<PathBuf> {
         return Err(refuse(DeleteRefusal::NotARepository));
     }
     Ok(target)
+}
+
+/// Whether `dir` is itself a bare repository (not a work tree's `.git`).
+fn is_bare_repository(dir: &Path) -> bool {
+    let Ok(repo) = gix::open_opts(dir, gix::open::Options::isolated()) else {
+        return false;
+    };
+    repo.is_bare() && repo.git_dir().canonicalize().is_ok_and(|git_dir| git_dir == dir)
 }
 
 /// `path` without trailing separators (but `/` stays `/`).

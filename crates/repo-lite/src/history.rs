@@ -94,12 +94,22 @@ impl Project {
         tree: ObjectId,
         path: &RepoPath,
     ) -> Result<Option<(EntryMode, ObjectId)>> {
-        let what = || path.as_path().display().to_string();
+        self.entry_at_components(tree, path.components(), path.as_path())
+    }
+
+    /// The mode and object id of the entry `components` lead to in `tree`
+    /// (`what` names it in an error), if there is one.
+    pub(crate) fn entry_at_components<'c>(
+        &self,
+        tree: ObjectId,
+        components: impl IntoIterator<Item = &'c [u8]>,
+        what: &Path,
+    ) -> Result<Option<(EntryMode, ObjectId)>> {
         let entry = self
             .repo
             .find_tree(tree)
-            .and_then(|tree| tree.lookup_entry(path.components()))
-            .map_err(self.read_error(what()))?;
+            .and_then(|tree| tree.lookup_entry(components))
+            .map_err(self.read_error(what.display().to_string()))?;
         Ok(entry.map(|entry| (entry.mode(), entry.object_id())))
     }
 

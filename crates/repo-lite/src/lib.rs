@@ -1,7 +1,7 @@
 //! Git project helpers on gix.
 //!
 //! repo-lite creates, opens and deletes git projects (a repository with a
-//! work tree) and changes them one file at a time, each change one commit,
+//! work tree, or a bare one: see [`InitOptions::bare`]) and changes them one file at a time, each change one commit,
 //! through [gix], a pure-Rust git implementation, so no C library is needed
 //! and no `git` binary except where git's transport protocol says to run
 //! one: cloning from a `file://` URL or a local path runs `git-upload-pack`

@@ -1,4 +1,5 @@
-//! Creating and opening a git project: a repository with a work tree.
+//! Creating and opening a git project: a repository with a work tree, or a
+//! bare one.
 
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
@@ -34,6 +35,12 @@ pub struct InitOptions {
     /// Author and committer of the project's commits (see
     /// [`Project::with_signature`]).
     pub signature: Option<Signature>,
+    /// Creates a bare repository: no work tree and no index, only objects
+    /// and references (see [`Project::is_bare`]). A commit then writes
+    /// only the objects it adds and moves the branch, so its cost does not
+    /// grow with the number of files, where a work tree's index is
+    /// rewritten whole by every commit.
+    pub bare: bool,
 }
 
 impl Default for InitOptions {
@@ -42,6 +49,7 @@ impl Default for InitOptions {
             default_branch: DEFAULT_BRANCH.to_owned(),
             initial_commit: None,
             signature: None,
+            bare: false,
         }
     }
 }
@@ -64,9 +72,20 @@ impl InitOptions {
         self.signature = Some(signature);
         self
     }
+
+    /// Sets [`bare`](Self::bare).
+    pub fn bare(mut self, bare: bool) -> Self {
+        self.bare = bare;
+        self
+    }
 }
 
-/// A git repository with a work tree.
+/// A git repository with a work tree, or a bare one.
+///
+/// In a bare project ([`InitOptions::bare`], or [`Project::open`] on a
+/// bare repository) a commit changes only the history: contents are stored
+/// as given (no work tree, so no `.gitattributes` or clean filter applies),
+/// and there is no index to keep in step.
 ///
 /// A `Project` keeps the index it wrote last and the tree of its last
 /// commit in memory, so that a commit touches only what it changes, and
@@ -83,6 +102,8 @@ impl InitOptions {
 pub struct Project {
     pub(crate) repo: gix::Repository,
     pub(crate) root: PathBuf,
+    /// No work tree: `root` is the repository directory itself.
+    pub(crate) bare: bool,
     /// `root` with symbolic links resolved, once.
     canonical_root: OnceCell<PathBuf>,
     signature: Option<Signature>,
@@ -109,7 +130,12 @@ impl Project {
     pub fn init(path: impl AsRef<Path>, options: &InitOptions) -> Result<Project> {
         let path = path.as_ref();
         let branch = branch_reference(&options.default_branch)?;
-        let repo = gix::init(path).map_err(|err| Error::Init {
+        let repo = if options.bare {
+            gix::init_bare(path)
+        } else {
+            gix::init(path)
+        };
+        let repo = repo.map_err(|err| Error::Init {
             path: path.to_owned(),
             source: Box::new(err),
         })?;
@@ -135,7 +161,7 @@ impl Project {
                 source: Box::new(err),
             })?;
         }
-        let mut project = Self::from_repo(repo, path)?;
+        let mut project = Self::from_repo(repo)?;
         project.set_signature(options.signature.clone());
         if let Some(message) = &options.initial_commit {
             project.commit_empty_tree(message)?;
@@ -143,17 +169,18 @@ impl Project {
         Ok(project)
     }
 
-    /// Opens the repository whose work tree is `path`.
+    /// Opens the repository whose work tree is `path`, or the bare
+    /// repository at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Project> {
         let path = path.as_ref();
         let repo = gix::open(path).map_err(|err| Error::Open {
             path: path.to_owned(),
             source: Box::new(err),
         })?;
-        Self::from_repo(repo, path)
+        Self::from_repo(repo)
     }
 
-    fn from_repo(mut repo: gix::Repository, path: &Path) -> Result<Project> {
+    fn from_repo(mut repo: gix::Repository) -> Result<Project> {
         // Each commit reads the trees and the commit the previous one wrote;
         // decompressed once, they are kept.
         repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
@@ -161,16 +188,14 @@ impl Project {
         // Objects stay in memory until a commit is complete; see `objects`.
         repo.objects.enable_object_memory();
         let loose = LooseWriter::for_repo(&repo);
-        let root = repo
-            .workdir()
-            .map(Path::to_owned)
-            .ok_or_else(|| Error::Open {
-                path: path.to_owned(),
-                source: "a bare repository has no work tree".into(),
-            })?;
+        let (root, bare) = match repo.workdir() {
+            Some(workdir) => (workdir.to_owned(), false),
+            None => (repo.git_dir().to_owned(), true),
+        };
         Ok(Project {
             repo,
             root,
+            bare,
             canonical_root: OnceCell::new(),
             signature: None,
             index_cache: IndexCache::default(),
@@ -181,9 +206,16 @@ impl Project {
         })
     }
 
-    /// The top directory of the work tree.
+    /// The top directory of the work tree; in a bare project, the
+    /// repository directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether the project is bare: a repository without a work tree or
+    /// index, whose files live only in its commits.
+    pub fn is_bare(&self) -> bool {
+        self.bare
     }
 
     /// The work tree's canonical path. Resolved once when `root` is

@@ -86,13 +86,15 @@ fn delete_of_a_subdirectory_of_a_project_is_refused() {
 }
 
 #[test]
-fn delete_of_a_bare_repository_is_refused() {
+fn a_bare_repository_is_deleted_but_not_a_directory_inside_it() {
     let dir = tempfile::tempdir().unwrap();
     git(dir.path(), &["init", "-q", "--bare", "bare.git"]);
     let bare = dir.path().join("bare.git");
 
-    assert_eq!(refusal(&bare), DeleteRefusal::NotARepository);
+    assert_eq!(refusal(&bare.join("objects")), DeleteRefusal::NotARepository);
     assert!(bare.join("HEAD").exists());
+    Project::delete(&bare).unwrap();
+    assert!(!bare.exists());
 }
 
 #[test]
