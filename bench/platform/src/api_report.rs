@@ -115,10 +115,7 @@ pub fn print(figures: &Figures) {
             Goal::AtLeast(0.95),
         );
     }
-    if let (Some(first), Some(last)) = (
-        figures.storage_bare.first(),
-        figures.storage_bare.last(),
-    ) {
+    if let (Some(first), Some(last)) = (figures.storage_bare.first(), figures.storage_bare.last()) {
         goal_row(
             &mut table,
             &mut tally,

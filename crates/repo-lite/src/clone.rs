@@ -1,9 +1,7 @@
 //! Cloning a repository into a new project, all or nothing.
 
-mod daemon;
 mod destination;
 mod progress;
-mod redact;
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -15,9 +13,9 @@ pub use progress::{ClonePhase, CloneProgress};
 
 use crate::error::{BoxError, Error, Result};
 use crate::project::Project;
+use crate::redact::Redactor;
 use destination::{Refusal, Staging};
 use progress::Tracker;
-use redact::Redactor;
 
 /// How often the progress callback is offered a new snapshot.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -120,7 +118,7 @@ impl Project {
         } = options;
         // Errors show the URL with its password masked.
         let redactor = Redactor::new(url);
-        let parsed = parse_url(url, &redactor)?;
+        let parsed = crate::url::parse(url, &redactor)?;
         if let Some(branch) = &branch {
             check_branch(branch)?;
         }
@@ -201,8 +199,8 @@ impl Job<'_> {
     /// wrote on failure, [`Staging`] the directory itself.
     fn fetch_and_check_out(&self, url: gix::Url, dir: &Path, tracker: &Tracker) -> Result<()> {
         let run = || -> gix::Result<()> {
-            let mut prepare =
-                gix::prepare_clone(url, dir)?.configure_connection(daemon::use_nodelay_socket);
+            let mut prepare = gix::prepare_clone(url, dir)?
+                .configure_connection(crate::daemon::use_nodelay_socket);
             if let Some(depth) = self.depth {
                 prepare = prepare.with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(depth));
             }
@@ -261,32 +259,6 @@ fn with_progress_reports<T>(
         drop(stop);
         result
     })
-}
-
-/// Parses `url` as git would, refusing transports gix cannot clone over.
-fn parse_url(url: &str, redactor: &Redactor) -> Result<gix::Url> {
-    let invalid = |source: BoxError| Error::InvalidUrl {
-        url: redactor.url(),
-        source,
-    };
-    if url.trim().is_empty() {
-        return Err(invalid("the URL is empty".into()));
-    }
-    let parsed =
-        gix::url::parse(gix::bstr::BStr::new(url)).map_err(|err| invalid(redactor.error(&err)))?;
-    use gix::url::Scheme;
-    match &parsed.scheme {
-        Scheme::File | Scheme::Git | Scheme::Ssh | Scheme::Http | Scheme::Https => {}
-        other => {
-            return Err(invalid(
-                format!("cloning over {other} is not supported").into(),
-            ))
-        }
-    }
-    if parsed.scheme != Scheme::File && parsed.host().is_none_or(str::is_empty) {
-        return Err(invalid("the URL names no host".into()));
-    }
-    Ok(parsed)
 }
 
 /// Refuses branch names that are not valid partial reference names.

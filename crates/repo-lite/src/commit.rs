@@ -330,12 +330,13 @@ impl Project {
         let count = path.components().count();
         for depth in 1..count {
             let parent: PathBuf = path.as_path().components().take(depth).collect();
-            let kind = match self.entry_at_components(tree, path.components().take(depth), &parent)? {
-                None => return Ok(()),
-                Some((mode, _)) if mode.is_tree() => continue,
-                Some((mode, _)) if mode.is_blob() => FileKind::File,
-                Some(_) => FileKind::Other,
-            };
+            let kind =
+                match self.entry_at_components(tree, path.components().take(depth), &parent)? {
+                    None => return Ok(()),
+                    Some((mode, _)) if mode.is_tree() => continue,
+                    Some((mode, _)) if mode.is_blob() => FileKind::File,
+                    Some(_) => FileKind::Other,
+                };
             return Err(Error::InvalidPath {
                 path: given.to_owned(),
                 source: PathError::InTheWay {

@@ -129,7 +129,11 @@ fn is_bare_repository(dir: &Path) -> bool {
     let Ok(repo) = gix::open_opts(dir, gix::open::Options::isolated()) else {
         return false;
     };
-    repo.is_bare() && repo.git_dir().canonicalize().is_ok_and(|git_dir| git_dir == dir)
+    repo.is_bare()
+        && repo
+            .git_dir()
+            .canonicalize()
+            .is_ok_and(|git_dir| git_dir == dir)
 }
 
 /// `path` without trailing separators (but `/` stays `/`).

@@ -292,6 +292,130 @@ pub enum Error {
         /// The destination as given.
         path: PathBuf,
     },
+
+    /// A remote name git would refuse, or one starting with `-`; nothing
+    /// was written or sent.
+    #[error("invalid remote name {name:?}")]
+    InvalidRemoteName {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        #[source]
+        source: BoxError,
+    },
+
+    /// [`Project::add_remote`](crate::Project::add_remote) was given the
+    /// name of a remote that exists.
+    #[error("a remote named {name:?} exists")]
+    RemoteExists {
+        /// The remote's name.
+        name: String,
+    },
+
+    /// No remote of that name is in the project's config.
+    #[error("no remote named {name:?}")]
+    RemoteNotFound {
+        /// The name as given.
+        name: String,
+    },
+
+    /// A branch or tag to push is not in the project; nothing was sent.
+    #[error("{reference} does not exist in {root}")]
+    LocalRefNotFound {
+        /// The project.
+        root: PathBuf,
+        /// The reference, such as `refs/heads/topic`.
+        reference: String,
+    },
+
+    /// The remote's branch has commits the pushed one does not descend
+    /// from (git's "non-fast-forward" or "fetch first"); the remote is
+    /// unchanged. Fetch, and push again once the histories allow it.
+    #[error("{url} refused {reference}: not a fast-forward of what it has")]
+    NonFastForward {
+        /// The remote's URL, credentials masked.
+        url: String,
+        /// The reference refused.
+        reference: String,
+    },
+
+    /// A forced push's lease did not hold: the remote's branch is not
+    /// what the caller last saw; the remote is unchanged.
+    #[error("{url}: {reference} is {actual:?}, not {expected:?} as the lease expected")]
+    StaleLease {
+        /// The remote's URL, credentials masked.
+        url: String,
+        /// The reference.
+        reference: String,
+        /// What the lease expected (`None`: absent).
+        expected: Option<String>,
+        /// What the remote has (`None`: absent, or not reported).
+        actual: Option<String>,
+    },
+
+    /// A hook on the remote (such as `pre-receive`) refused the push; the
+    /// remote is unchanged.
+    #[error("a hook of {url} declined {reference}: {message}")]
+    HookDeclined {
+        /// The remote's URL, credentials masked.
+        url: String,
+        /// The reference refused.
+        reference: String,
+        /// The remote's reason and the hook's output.
+        message: String,
+    },
+
+    /// The remote refused a reference for another reason, such as a
+    /// protected or checked-out branch; the remote is unchanged.
+    #[error("{url} refused {reference}: {reason}")]
+    PushRejected {
+        /// The remote's URL, credentials masked.
+        url: String,
+        /// The reference refused.
+        reference: String,
+        /// The remote's reason and messages.
+        reason: String,
+    },
+
+    /// The remote did not accept the credentials (or asked for some and
+    /// none were found).
+    #[error("{url} did not accept the credentials")]
+    AuthenticationFailed {
+        /// The remote's URL, credentials masked.
+        url: String,
+        /// What failed, credentials masked.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A push was cancelled through its cancel flag; the remote is
+    /// unchanged.
+    #[error("pushing to {url} was cancelled")]
+    PushCancelled {
+        /// The remote's URL, credentials masked.
+        url: String,
+    },
+
+    /// A push failed: connection, transport, or a pack the remote could
+    /// not unpack. The remote is unchanged.
+    #[error("cannot push to {url}")]
+    Push {
+        /// The remote's URL, credentials masked.
+        url: String,
+        /// What failed, credentials masked.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The project's git config could not be read or written.
+    #[error("cannot read or write the git config {path}")]
+    Config {
+        /// The config file (or its `config.lock`).
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: BoxError,
+    },
 }
 
 /// The result type of repo-lite.

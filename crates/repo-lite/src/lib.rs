@@ -64,6 +64,7 @@
 
 mod clone;
 mod commit;
+mod daemon;
 mod delete;
 mod error;
 mod filter;
@@ -72,8 +73,12 @@ mod index;
 mod objects;
 mod paths;
 mod project;
+mod push;
+mod redact;
 mod reflog;
+mod remote;
 mod signature;
+mod url;
 mod worktree;
 
 pub use clone::{CloneOptions, ClonePhase, CloneProgress};
@@ -83,6 +88,8 @@ pub use error::{BoxError, Error, Result};
 pub use history::CommitInfo;
 pub use paths::{FileKind, PathError};
 pub use project::{InitOptions, Project, DEFAULT_BRANCH};
+pub use push::{PushOptions, PushOutcome, PushPhase, PushProgress, RefUpdate, UpdateKind};
+pub use remote::Remote;
 pub use signature::Signature;
 
 // What the docs promise about threads, checked at compile time: a change

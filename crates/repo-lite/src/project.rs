@@ -279,7 +279,7 @@ impl Project {
 }
 
 /// `refs/heads/<branch>`, refusing names git would refuse.
-fn branch_reference(branch: &str) -> Result<FullName> {
+pub(crate) fn branch_reference(branch: &str) -> Result<FullName> {
     let invalid = |reason: String| Error::InvalidBranchName {
         name: branch.to_owned(),
         source: reason.into(),

@@ -31,10 +31,14 @@ fn a_bare_project_commits_what_git_reads_and_writes_no_work_tree_or_index() {
             "Add two",
         )
         .unwrap();
-    project.update_file("docs/a.txt", "a, again\n", "Update a").unwrap();
+    project
+        .update_file("docs/a.txt", "a, again\n", "Update a")
+        .unwrap();
     project.remove_file("jobs/2/y.dot", "Remove y").unwrap();
     assert_eq!(
-        project.update_file("docs/a.txt", "a, again\n", "No-op").unwrap(),
+        project
+            .update_file("docs/a.txt", "a, again\n", "No-op")
+            .unwrap(),
         Outcome::Unchanged
     );
 
@@ -44,7 +48,10 @@ fn a_bare_project_commits_what_git_reads_and_writes_no_work_tree_or_index() {
         git(&root, &["ls-tree", "-r", "--name-only", "HEAD"]),
         "docs/a.txt\njobs/1/x.dot"
     );
-    assert_eq!(project.read_file("jobs/1/x.dot").unwrap(), b"digraph { x }\n");
+    assert_eq!(
+        project.read_file("jobs/1/x.dot").unwrap(),
+        b"digraph { x }\n"
+    );
     git(&root, &["fsck", "--strict"]);
     assert!(!root.join("index").exists(), "a bare project has no index");
     assert!(!root.join("docs").exists() && !root.join("jobs").exists());
@@ -56,7 +63,10 @@ fn a_bare_project_commits_what_git_reads_and_writes_no_work_tree_or_index() {
 #[test]
 fn open_finds_a_bare_repository_made_by_git_and_commits_to_it() {
     let dir = tempfile::tempdir().unwrap();
-    git(dir.path(), &["init", "-q", "--bare", "-b", "trunk", "made.git"]);
+    git(
+        dir.path(),
+        &["init", "-q", "--bare", "-b", "trunk", "made.git"],
+    );
     let root = dir.path().join("made.git");
 
     let project = Project::open(&root).unwrap().with_signature(tester());

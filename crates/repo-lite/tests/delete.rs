@@ -91,7 +91,10 @@ fn a_bare_repository_is_deleted_but_not_a_directory_inside_it() {
     git(dir.path(), &["init", "-q", "--bare", "bare.git"]);
     let bare = dir.path().join("bare.git");
 
-    assert_eq!(refusal(&bare.join("objects")), DeleteRefusal::NotARepository);
+    assert_eq!(
+        refusal(&bare.join("objects")),
+        DeleteRefusal::NotARepository
+    );
     assert!(bare.join("HEAD").exists());
     Project::delete(&bare).unwrap();
     assert!(!bare.exists());

@@ -163,9 +163,16 @@ impl Drop for Server {
 impl Server {
     /// `git daemon` serving every repository under `base` on 127.0.0.1.
     pub fn git_daemon(base: &Path) -> Server {
+        Self::git_daemon_with(base, &[])
+    }
+
+    /// [`git_daemon`](Self::git_daemon) with more options, such as
+    /// `--enable=receive-pack` to take pushes.
+    pub fn git_daemon_with(base: &Path, options: &[&str]) -> Server {
         let port = free_port();
         let mut child = Command::new("git")
             .arg("daemon")
+            .args(options)
             .arg("--reuseaddr")
             .arg(format!("--base-path={}", base.display()))
             .arg("--export-all")
@@ -183,11 +190,20 @@ impl Server {
     /// `git http-backend` as CGI behind a small Python web server on
     /// 127.0.0.1, serving every repository under `base` over smart HTTP.
     pub fn git_http(base: &Path) -> Server {
+        Self::git_http_with_login(base, None)
+    }
+
+    /// [`git_http`](Self::git_http) that answers 401 unless the request
+    /// carries `login` (`user:password`) as Basic authentication, and
+    /// passes the user on to `git http-backend` (which takes pushes only
+    /// from an authenticated user, or where `http.receivepack` is set).
+    pub fn git_http_with_login(base: &Path, login: Option<&str>) -> Server {
         let script = base.join("..").join("git-http-server.py");
         std::fs::write(&script, GIT_HTTP_SERVER).expect("write the server script");
         let mut child = Command::new("python3")
             .arg(&script)
             .arg(base)
+            .args(login)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -206,9 +222,10 @@ impl Server {
 /// enough: it neither de-chunks request bodies (reqwest streams them chunked)
 /// nor passes the `Git-Protocol` header.
 const GIT_HTTP_SERVER: &str = r#"
-import http.server, os, subprocess, sys
+import base64, http.server, os, subprocess, sys
 
 ROOT = sys.argv[1]
+LOGIN = sys.argv[2] if len(sys.argv) > 2 else None
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
@@ -233,11 +250,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def backend(self, body):
+        user = ""
+        if LOGIN is not None:
+            given = self.headers.get("Authorization", "")
+            expected = "Basic " + base64.b64encode(LOGIN.encode()).decode()
+            if given != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            user = LOGIN.split(":")[0]
         path, _, query = self.path.partition("?")
         env = dict(os.environ, GIT_PROJECT_ROOT=ROOT, GIT_HTTP_EXPORT_ALL="1",
                    REQUEST_METHOD=self.command, PATH_INFO=path, QUERY_STRING=query,
                    CONTENT_TYPE=self.headers.get("Content-Type", ""),
                    CONTENT_LENGTH=str(len(body)), REMOTE_ADDR="127.0.0.1")
+        if user:
+            env["REMOTE_USER"] = user
         for name in ("Content-Encoding", "Git-Protocol"):
             if name in self.headers:
                 env["HTTP_" + name.upper().replace("-", "_")] = self.headers[name]
