@@ -104,10 +104,7 @@ fn push_over_git_daemon() {
     let remote = bare_remote(dir.path(), "daemon.git");
     let server = Server::git_daemon_with(&dir.path().join("served"), &["--enable=receive-pack"]);
     let url = format!("git://127.0.0.1:{}/daemon.git", server.port);
-    within(Duration::from_secs(60), move || {
-        push_one_then_two_hundred(dir.path(), &remote, &url);
-        drop(server);
-    });
+    push_through(dir, remote, server, url);
 }
 
 #[test]
@@ -118,6 +115,11 @@ fn push_over_smart_http() {
     git(&remote, &["config", "http.receivepack", "true"]);
     let server = Server::git_http(&dir.path().join("served"));
     let url = format!("http://127.0.0.1:{}/http.git", server.port);
+    push_through(dir, remote, server, url);
+}
+
+/// [`push_one_then_two_hundred`] to `url` through `server`, bounded in time.
+fn push_through(dir: tempfile::TempDir, remote: PathBuf, server: Server, url: String) {
     within(Duration::from_secs(60), move || {
         push_one_then_two_hundred(dir.path(), &remote, &url);
         drop(server);
