@@ -622,10 +622,10 @@ impl Push<'_> {
             all
         };
         let lowered = chain_text.to_lowercase();
+        // gix's messages, not status codes: a port such as 40123 in a URL
+        // must not read as a 401.
         if lowered.contains("credentials")
             || lowered.contains("authentication")
-            || lowered.contains("401")
-            || lowered.contains("403")
             || lowered.contains("permission denied")
         {
             return Error::AuthenticationFailed {
