@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_report_in_side_band_packets_is_parsed() {
-        let data = b"000eunpack ok\n0019ok refs/heads/main\n0031ng refs/heads/dev pre-receive hook declined\n0000";
+        let data = b"000eunpack ok\n0017ok refs/heads/main\n0030ng refs/heads/dev pre-receive hook declined\n0000";
         let report = parse_lines(packet_lines(data));
         assert_eq!(report.unpack_error, None);
         assert_eq!(report.status("refs/heads/main"), Some(&RefStatus::Ok));
