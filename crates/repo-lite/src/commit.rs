@@ -43,13 +43,13 @@ struct Checked {
 }
 
 /// One checked change, ready to be written.
-struct Plan<'a> {
-    path: RepoPath,
-    file: PathBuf,
+pub(crate) struct Plan<'a> {
+    pub(crate) path: RepoPath,
+    pub(crate) file: PathBuf,
     /// The file at `file` now, if any.
-    existing: Option<std::fs::Metadata>,
+    pub(crate) existing: Option<std::fs::Metadata>,
     /// The work tree contents, entry kind and blob to write; `None` to remove.
-    write: Option<(&'a [u8], EntryKind, ObjectId)>,
+    pub(crate) write: Option<(&'a [u8], EntryKind, ObjectId)>,
 }
 
 enum Change<'a> {
@@ -62,11 +62,11 @@ enum Change<'a> {
 
 /// A commit object written to memory, and what moving the branch to it
 /// records.
-struct NewCommit {
-    id: ObjectId,
-    tree: ObjectId,
-    committer: gix::actor::Signature,
-    log_message: BString,
+pub(crate) struct NewCommit {
+    pub(crate) id: ObjectId,
+    pub(crate) tree: ObjectId,
+    pub(crate) committer: gix::actor::Signature,
+    pub(crate) log_message: BString,
 }
 
 impl Project {
@@ -307,7 +307,7 @@ impl Project {
     }
 
     /// The new files, written aside; dropped on failure, they go again.
-    fn stage<'p>(&'p self, planned: &[Plan<'_>]) -> Result<Staged<'p>> {
+    pub(crate) fn stage<'p>(&'p self, planned: &[Plan<'_>]) -> Result<Staged<'p>> {
         let mut staged = Staged::new(&self.root);
         for plan in planned {
             match plan.write {
@@ -349,7 +349,7 @@ impl Project {
     }
 
     /// The index a commit changes; a bare project has none.
-    fn load_index(&self, head: &HeadState) -> Result<Option<LoadedIndex>> {
+    pub(crate) fn load_index(&self, head: &HeadState) -> Result<Option<LoadedIndex>> {
         if self.bare {
             return Ok(None);
         }
@@ -359,7 +359,7 @@ impl Project {
             .map_err(|err| self.index_error(err))
     }
 
-    fn put_back_index(&self, index: Option<LoadedIndex>) {
+    pub(crate) fn put_back_index(&self, index: Option<LoadedIndex>) {
         if let Some(index) = index {
             self.index_cache.put_back(index);
         }
@@ -520,7 +520,12 @@ impl Project {
     /// Writes the objects in memory to disk, then moves the current branch
     /// (or a detached `HEAD`) to `commit`, provided it still points at
     /// `head`'s commit: [`Error::BranchMoved`] otherwise.
-    fn move_branch(&self, head: &HeadState, commit: &NewCommit, path: &Path) -> Result<()> {
+    pub(crate) fn move_branch(
+        &self,
+        head: &HeadState,
+        commit: &NewCommit,
+        path: &Path,
+    ) -> Result<()> {
         let commit_error = |source: BoxError| Error::Commit {
             root: self.root.clone(),
             path: path.to_owned(),
@@ -581,7 +586,7 @@ impl Project {
     /// What follows the branch's move: the work tree files into place, the
     /// index and the reflogs. Each is tried; the first failure is reported
     /// as [`Error::Finish`], with the new commit's id.
-    fn finish(
+    pub(crate) fn finish(
         &self,
         head: &HeadState,
         commit: &NewCommit,

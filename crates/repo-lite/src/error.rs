@@ -407,6 +407,42 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A fetch failed: connection, authentication, transport, or a pack
+    /// that could not be stored. The project's branches are unchanged.
+    #[error("cannot fetch from {url}")]
+    Fetch {
+        /// The remote's URL, credentials masked.
+        url: String,
+        /// What failed, credentials masked.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A pull found that the branch and the remote's each have commits
+    /// the other lacks: it never merges, so nothing changed (but the
+    /// remote-tracking branch).
+    #[error("{branch} in {root} ({local}) and the remote's ({remote}) have diverged")]
+    Diverged {
+        /// The project.
+        root: PathBuf,
+        /// The branch.
+        branch: String,
+        /// The branch's commit.
+        local: String,
+        /// The remote's commit.
+        remote: String,
+    },
+
+    /// A pull would overwrite a file with changes of its own in the work
+    /// tree or index, or an untracked file in the way; nothing changed.
+    #[error("{path:?} in {root} has local changes a fast-forward would overwrite")]
+    LocalChanges {
+        /// The project.
+        root: PathBuf,
+        /// The file.
+        path: PathBuf,
+    },
+
     /// The project's git config could not be read or written.
     #[error("cannot read or write the git config {path}")]
     Config {

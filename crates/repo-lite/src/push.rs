@@ -291,7 +291,7 @@ impl Project {
     }
 
     /// The id `reference` points at (peeled through symbolic references).
-    fn local_ref(&self, reference: &FullName) -> Result<ObjectId> {
+    pub(crate) fn local_ref(&self, reference: &FullName) -> Result<ObjectId> {
         let missing = || Error::LocalRefNotFound {
             root: self.root.clone(),
             reference: reference.as_bstr().to_string(),
@@ -315,7 +315,7 @@ impl Project {
             .map_err(|_| missing())
     }
 
-    fn tracking_name(remote: &str, branch: &str) -> Result<FullName> {
+    pub(crate) fn tracking_name(remote: &str, branch: &str) -> Result<FullName> {
         FullName::try_from(format!("refs/remotes/{remote}/{branch}")).map_err(|err| {
             Error::InvalidBranchName {
                 name: branch.to_owned(),
@@ -325,7 +325,11 @@ impl Project {
     }
 
     /// What the remote-tracking branch of `branch` last saw, if any.
-    fn tracking_ref(&self, remote: Option<&str>, branch: &str) -> Result<Option<ObjectId>> {
+    pub(crate) fn tracking_ref(
+        &self,
+        remote: Option<&str>,
+        branch: &str,
+    ) -> Result<Option<ObjectId>> {
         let Some(remote) = remote else {
             return Ok(None);
         };
@@ -664,7 +668,11 @@ fn remote_refs(refs: &[gix::protocol::handshake::Ref]) -> Vec<(String, ObjectId)
 }
 
 /// Whether `ancestor` is `descendant` or one of its ancestors.
-fn is_ancestor(repo: &gix::Repository, ancestor: ObjectId, descendant: ObjectId) -> bool {
+pub(crate) fn is_ancestor(
+    repo: &gix::Repository,
+    ancestor: ObjectId,
+    descendant: ObjectId,
+) -> bool {
     if ancestor == descendant {
         return true;
     }
