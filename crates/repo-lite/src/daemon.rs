@@ -26,9 +26,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) type RemoteConnection<'a, 'b, 'c> =
     gix::remote::Connection<'a, 'b, 'c, Box<dyn Transport + Send>>;
 
+/// How long a read or write on a `git://` socket may wait, unless told
+/// otherwise: a daemon that stops answering fails the call then.
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Replaces a `git://` connection's transport with one whose socket has
-/// `TCP_NODELAY` set; other schemes are left alone.
+/// `TCP_NODELAY` set and [`IO_TIMEOUT`]; other schemes are left alone.
 pub(crate) fn use_nodelay_socket(connection: &mut RemoteConnection<'_, '_, '_>) -> gix::Result<()> {
+    use_nodelay_socket_with_timeout(connection, IO_TIMEOUT)
+}
+
+/// [`use_nodelay_socket`] with reads and writes that give up after
+/// `timeout`.
+pub(crate) fn use_nodelay_socket_with_timeout(
+    connection: &mut RemoteConnection<'_, '_, '_>,
+    timeout: Duration,
+) -> gix::Result<()> {
     let (url, version) = connection
         .remote()
         .sanitized_url_and_version(Direction::Fetch)?;
@@ -49,6 +62,10 @@ pub(crate) fn use_nodelay_socket(connection: &mut RemoteConnection<'_, '_, '_>) 
         .or_raise(|| message("Could not connect to git server"))?;
     read.set_nodelay(true)
         .or_raise(|| message("Could not set TCP_NODELAY"))?;
+    // Both halves share the socket, and so these timeouts.
+    read.set_read_timeout(Some(timeout))
+        .and_then(|()| read.set_write_timeout(Some(timeout)))
+        .or_raise(|| message("Could not set the socket's timeouts"))?;
     let write = read
         .try_clone()
         .or_raise(|| message("Could not clone git server connection"))?;

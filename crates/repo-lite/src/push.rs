@@ -8,6 +8,7 @@ mod report;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use gix::hash::ObjectId;
 use gix::protocol::transport::client::{MessageKind, WriteMode};
@@ -47,6 +48,10 @@ pub struct PushOptions {
     /// Setting this flag cancels the push: it fails with
     /// [`Error::PushCancelled`] and the remote is as it was.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// How long a read or write on a `git://` connection may wait before
+    /// the push fails with [`Error::Push`] (60 s by default; connecting
+    /// has gix's own 5 s limit, HTTP(S) gix's 20 s to connect).
+    pub timeout: Option<Duration>,
     progress: Option<ProgressFn>,
 }
 
@@ -58,6 +63,7 @@ impl std::fmt::Debug for PushOptions {
             .field("force", &self.force)
             .field("expected", &self.expected)
             .field("cancel", &self.cancel)
+            .field("timeout", &self.timeout)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
             .finish()
     }
@@ -91,6 +97,12 @@ impl PushOptions {
     /// Sets [`cancel`](Self::cancel).
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
+        self
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -228,6 +240,7 @@ impl Project {
             force,
             expected,
             cancel,
+            timeout,
             mut progress,
         } = options;
         let (remote_name, url) = self.resolve_remote(remote)?;
@@ -280,6 +293,7 @@ impl Project {
             project: self,
             redactor: &redactor,
             cancel: &cancel,
+            timeout: timeout.unwrap_or(crate::daemon::IO_TIMEOUT),
         };
         let outcome = push.run(&url, &local, lease, force, &mut report_progress)?;
         if let Some(name) = &remote_name {
@@ -372,6 +386,7 @@ struct Push<'a> {
     project: &'a Project,
     redactor: &'a Redactor,
     cancel: &'a AtomicBool,
+    timeout: Duration,
 }
 
 impl Push<'_> {
@@ -412,7 +427,8 @@ impl Push<'_> {
         let mut connection = remote
             .connect(Direction::Push)
             .map_err(|err| self.gix_error(&err))?;
-        crate::daemon::use_nodelay_socket(&mut connection).map_err(|err| self.gix_error(&err))?;
+        crate::daemon::use_nodelay_socket_with_timeout(&mut connection, self.timeout)
+            .map_err(|err| self.gix_error(&err))?;
         let authenticate = connection
             .configured_credentials(
                 remote

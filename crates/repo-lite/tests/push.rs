@@ -47,13 +47,20 @@ fn assert_remote_matches(project: &Project, remote: &Path) {
 
 /// Pushes 1 commit, then 199 more, to `url` (which reaches `remote`).
 fn push_one_then_two_hundred(dir: &Path, remote: &Path, url: &str) {
-    let project = project_with_commits(dir, 1);
+    push_commits_to(&project_with_commits(dir, 0), remote, url);
+}
+
+/// Adds a commit to `project` and pushes it, then 199 more, to `url`.
+fn push_commits_to(project: &Project, remote: &Path, url: &str) {
+    project
+        .add_file("files/0.txt", "commit 0\n", "Commit 0")
+        .unwrap();
     let outcome = project
         .push(url, PushOptions::default().branch("main"))
         .unwrap();
     assert_eq!(outcome.updates.len(), 1);
     assert_eq!(outcome.updates[0].kind, UpdateKind::Created);
-    assert_remote_matches(&project, remote);
+    assert_remote_matches(project, remote);
     let first_objects = outcome.objects_sent;
 
     for number in 1..200 {
@@ -69,7 +76,7 @@ fn push_one_then_two_hundred(dir: &Path, remote: &Path, url: &str) {
         .push(url, PushOptions::default().branch("main"))
         .unwrap();
     assert_eq!(outcome.updates[0].kind, UpdateKind::FastForward);
-    assert_remote_matches(&project, remote);
+    assert_remote_matches(project, remote);
     assert!(first_objects >= 3, "{first_objects}");
     // 199 commits, each with its root tree, `files/` and one blob; and
     // the remote's tip commit and tree, which gix's generator adds.
@@ -122,6 +129,30 @@ fn push_over_smart_http() {
 fn push_through(dir: tempfile::TempDir, remote: PathBuf, server: Server, url: String) {
     within(Duration::from_secs(60), move || {
         push_one_then_two_hundred(dir.path(), &remote, &url);
+        drop(server);
+    });
+}
+
+#[test]
+fn push_over_ssh() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote = bare_remote(dir.path(), "ssh.git");
+    let (server, ssh) = Server::sshd(&dir.path().join("sshd"));
+    // The project's ssh command logs in with the test's key.
+    let local = dir.path().join("local");
+    project_with_commits(dir.path(), 0);
+    git(&local, &["config", "core.sshCommand", &ssh]);
+    let url = format!(
+        "ssh://{}@127.0.0.1:{}{}",
+        common::user_name(),
+        server.port,
+        remote.display()
+    );
+    within(Duration::from_secs(90), move || {
+        let project = Project::open(dir.path().join("local"))
+            .unwrap()
+            .with_signature(tester());
+        push_commits_to(&project, &remote, &url);
         drop(server);
     });
 }
@@ -386,4 +417,36 @@ fn a_tag_is_pushed_with_its_branch() {
         git(project.root(), &["rev-parse", "v1", "light"])
     );
     git(&remote, &["fsck", "--strict"]);
+}
+
+#[test]
+fn a_git_daemon_that_never_answers_fails_the_push_within_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts connections, reads nothing, answers nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for _ in 0..2 {
+            if let Ok((stream, _)) = listener.accept() {
+                open.push(stream);
+            }
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    });
+    let project = project_with_commits(dir.path(), 1);
+    let url = format!("git://127.0.0.1:{port}/silent.git");
+    let started = std::time::Instant::now();
+    let err = within(Duration::from_secs(8), move || {
+        project
+            .push(&url, PushOptions::default().timeout(Duration::from_secs(1)))
+            .unwrap_err()
+    });
+    assert!(matches!(err, Error::Push { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
 }

@@ -123,6 +123,20 @@ pub fn history(dir: &Path) -> String {
     git(dir, &["log", "--format=%H %s"])
 }
 
+/// Whether the tests run as root.
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+/// The current user's name, as `id -un` prints it.
+pub fn user_name() -> String {
+    let output = Command::new("id").arg("-un").output().expect("id runs");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 /// A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -185,6 +199,65 @@ impl Server {
             .expect("git daemon starts");
         wait_for_port(port, &mut child);
         Server { child, port }
+    }
+
+    /// OpenSSH's `sshd` on 127.0.0.1, letting the current user in with a
+    /// key made for it (no password). Returns the server and the `ssh`
+    /// command (for `core.sshCommand`) that logs in with that key.
+    pub fn sshd(dir: &Path) -> (Server, String) {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(
+            sshd.exists(),
+            "the ssh:// tests need OpenSSH's server: apt-get install openssh-server \
+             (scripts/test installs it)"
+        );
+        std::fs::create_dir_all(dir).unwrap();
+        let keygen = |name: &str| {
+            let status = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(name))
+                .status()
+                .expect("ssh-keygen runs");
+            assert!(status.success(), "ssh-keygen {name}");
+        };
+        keygen("host_key");
+        keygen("client_key");
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+        if running_as_root() {
+            // sshd insists on its privilege separation directory.
+            let _ = std::fs::create_dir_all("/run/sshd");
+        }
+        let port = free_port();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\n\
+                 AuthorizedKeysFile {keys}\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nStrictModes no\nUsePAM no\n\
+                 PermitRootLogin prohibit-password\nPidFile {pid}\n",
+                host = dir.join("host_key").display(),
+                keys = dir.join("authorized_keys").display(),
+                pid = dir.join("sshd.pid").display(),
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(sshd)
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sshd starts");
+        wait_for_port(port, &mut child);
+        let command = format!(
+            "ssh -i {} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
+             -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            dir.join("client_key").display()
+        );
+        (Server { child, port }, command)
     }
 
     /// `git http-backend` as CGI behind a small Python web server on
