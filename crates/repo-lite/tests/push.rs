@@ -157,6 +157,57 @@ fn push_over_ssh() {
     });
 }
 
+/// Over HTTPS (a server whose certificate the child process trusts
+/// through `SSL_CERT_FILE`), a wrong password is `AuthenticationFailed`,
+/// shown nowhere, and the right one pushes.
+#[test]
+fn push_over_https_with_a_password_and_a_wrong_one() {
+    if common::in_child() {
+        let dir = PathBuf::from(std::env::var("PUSH_TEST_DIR").unwrap());
+        let port = std::env::var("PUSH_TEST_PORT").unwrap();
+        let remote = dir.join("served/https.git");
+        let project = project_with_commits(&dir, 0);
+        let wrong = format!("https://ada:wrong-pass@127.0.0.1:{port}/https.git");
+        project.add_file("a.txt", "a\n", "A").unwrap();
+        let err = project.push(&wrong, PushOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::AuthenticationFailed { .. }), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("wrong-pass"), "{err:?}");
+        assert!(git(&remote, &["for-each-ref"]).is_empty());
+        let right = format!("https://ada:s3cret@127.0.0.1:{port}/https.git");
+        let outcome = project.push(&right, PushOptions::default()).unwrap();
+        assert_eq!(outcome.updates[0].kind, UpdateKind::Created);
+        assert!(!outcome.url.contains("s3cret"), "{}", outcome.url);
+        assert_remote_matches(&project, &remote);
+        println!("PUSHED");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    bare_remote(dir.path(), "https.git");
+    let (ca, cert, key) = common::make_certificates(&dir.path().join("tls"));
+    let server = Server::git_http_with(
+        &dir.path().join("served"),
+        Some("ada:s3cret"),
+        Some((&cert, &key)),
+    );
+    let output = common::run_in_child(
+        "push_over_https_with_a_password_and_a_wrong_one",
+        "",
+        &[
+            ("SSL_CERT_FILE", ca.to_str().unwrap()),
+            ("PUSH_TEST_DIR", dir.path().to_str().unwrap()),
+            ("PUSH_TEST_PORT", &server.port.to_string()),
+        ],
+        Duration::from_secs(90),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("PUSHED"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    drop(server);
+}
+
 #[test]
 fn a_password_is_never_sent_over_plain_http_nor_shown() {
     let dir = tempfile::tempdir().unwrap();
@@ -449,4 +500,48 @@ fn a_git_daemon_that_never_answers_fails_the_push_within_its_timeout() {
         started.elapsed()
     );
     drop(held);
+}
+
+#[test]
+fn a_protected_branch_is_push_rejected_with_the_remote_s_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    // A repository with a work tree protects its checked-out branch.
+    git(dir.path(), &["init", "-q", "-b", "main", "checked-out"]);
+    let remote = dir.path().join("checked-out");
+    git(
+        &remote,
+        &[
+            "-c",
+            "user.name=R",
+            "-c",
+            "user.email=r@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "Root",
+        ],
+    );
+    let tip = git(&remote, &["rev-parse", "main"]);
+    git(
+        dir.path(),
+        &["clone", "-q", remote.to_str().unwrap(), "local"],
+    );
+    let project = Project::open(dir.path().join("local"))
+        .unwrap()
+        .with_signature(tester());
+    project.add_file("a.txt", "a\n", "A").unwrap();
+    let err = project
+        .push(remote.to_str().unwrap(), PushOptions::default())
+        .unwrap_err();
+    match &err {
+        Error::PushRejected {
+            reference, reason, ..
+        } => {
+            assert_eq!(reference, "refs/heads/main");
+            assert!(reason.contains("checked out"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(git(&remote, &["rev-parse", "main"]), tip);
 }

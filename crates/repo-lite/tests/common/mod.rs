@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: the real git CLI is the oracle.
 #![allow(dead_code)] // Each test binary uses its own subset.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use repo_lite::{InitOptions, Project, Signature};
@@ -121,6 +121,83 @@ pub fn make_origin(dir: &Path) {
 /// first, as git prints them.
 pub fn history(dir: &Path) -> String {
     git(dir, &["log", "--format=%H %s"])
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1 it
+/// signed, made with the openssl CLI in `dir`: `(ca.pem, cert.pem, key.pem)`.
+pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("the openssl CLI runs");
+        assert!(output.status.success(), "openssl {args:?}: {output:?}");
+    };
+    let days = ["-days", "2"];
+    openssl(
+        &[
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=repo-lite test CA",
+            ][..],
+            &days,
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "cert.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "cert.pem",
+                "-extfile",
+                "ext.cnf",
+            ][..],
+            &days,
+        ]
+        .concat(),
+    );
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
 }
 
 /// Whether the tests run as root.
@@ -271,12 +348,24 @@ impl Server {
     /// passes the user on to `git http-backend` (which takes pushes only
     /// from an authenticated user, or where `http.receivepack` is set).
     pub fn git_http_with_login(base: &Path, login: Option<&str>) -> Server {
+        Self::git_http_with(base, login, None)
+    }
+
+    /// [`git_http_with_login`](Self::git_http_with_login), over HTTPS
+    /// when `tls` names a certificate and its key (PEM files).
+    pub fn git_http_with(base: &Path, login: Option<&str>, tls: Option<(&Path, &Path)>) -> Server {
         let script = base.join("..").join("git-http-server.py");
         std::fs::write(&script, GIT_HTTP_SERVER).expect("write the server script");
-        let mut child = Command::new("python3")
+        let mut command = Command::new("python3");
+        if let Some(login) = login {
+            command.env("GIT_HTTP_LOGIN", login);
+        }
+        if let Some((cert, key)) = tls {
+            command.env("GIT_HTTP_CERT", cert).env("GIT_HTTP_KEY", key);
+        }
+        let mut child = command
             .arg(&script)
             .arg(base)
-            .args(login)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -295,10 +384,10 @@ impl Server {
 /// enough: it neither de-chunks request bodies (reqwest streams them chunked)
 /// nor passes the `Git-Protocol` header.
 const GIT_HTTP_SERVER: &str = r#"
-import base64, http.server, os, subprocess, sys
+import base64, http.server, os, ssl, subprocess, sys
 
 ROOT = sys.argv[1]
-LOGIN = sys.argv[2] if len(sys.argv) > 2 else None
+LOGIN = os.environ.get("GIT_HTTP_LOGIN")
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
@@ -369,6 +458,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if os.environ.get("GIT_HTTP_CERT"):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(os.environ["GIT_HTTP_CERT"], os.environ["GIT_HTTP_KEY"])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
