@@ -159,7 +159,8 @@ fn push_over_ssh() {
 
 /// Over HTTPS (a server whose certificate the child process trusts
 /// through `SSL_CERT_FILE`), a wrong password is `AuthenticationFailed`,
-/// shown nowhere, and the right one pushes.
+/// shown nowhere; the right one pushes, from the URL or from git's
+/// credential helper.
 #[test]
 fn push_over_https_with_a_password_and_a_wrong_one() {
     if common::in_child() {
@@ -177,6 +178,24 @@ fn push_over_https_with_a_password_and_a_wrong_one() {
         let outcome = project.push(&right, PushOptions::default()).unwrap();
         assert_eq!(outcome.updates[0].kind, UpdateKind::Created);
         assert!(!outcome.url.contains("s3cret"), "{}", outcome.url);
+        assert_remote_matches(&project, &remote);
+
+        // With no credentials in the URL, git's credential helpers answer.
+        git(
+            project.root(),
+            &[
+                "config",
+                "credential.helper",
+                "!f() { echo username=ada; echo password=s3cret; }; f",
+            ],
+        );
+        let project = Project::open(project.root())
+            .unwrap()
+            .with_signature(tester());
+        project.add_file("b.txt", "b\n", "B").unwrap();
+        let bare_url = format!("https://127.0.0.1:{port}/https.git");
+        let outcome = project.push(&bare_url, PushOptions::default()).unwrap();
+        assert_eq!(outcome.updates[0].kind, UpdateKind::FastForward);
         assert_remote_matches(&project, &remote);
         println!("PUSHED");
         return;
