@@ -120,7 +120,13 @@ impl Project {
                 .with_refspecs([spec.as_str()], Direction::Fetch)?
                 .with_fetch_tags(gix::remote::fetch::Tags::None);
             let mut connection = remote.connect(Direction::Fetch)?;
-            crate::daemon::use_nodelay_socket(&mut connection)?;
+            let deadlines = crate::transport::Deadlines::new(None);
+            crate::daemon::use_nodelay_socket_with_timeout(&mut connection, deadlines.io)?;
+            if let Some(options) =
+                crate::transport::http_options(&self.repo, &found.url, deadlines.http_request)?
+            {
+                connection = connection.with_transport_options(options);
+            }
             connection
                 .prepare_fetch(gix::progress::Discard, Default::default())?
                 .receive(gix::progress::Discard, &cancel)?;

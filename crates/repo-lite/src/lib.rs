@@ -79,6 +79,7 @@ mod redact;
 mod reflog;
 mod remote;
 mod signature;
+mod transport;
 mod url;
 mod worktree;
 

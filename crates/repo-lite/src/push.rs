@@ -48,9 +48,13 @@ pub struct PushOptions {
     /// Setting this flag cancels the push: it fails with
     /// [`Error::PushCancelled`] and the remote is as it was.
     pub cancel: Option<Arc<AtomicBool>>,
-    /// How long a read or write on a `git://` connection may wait before
-    /// the push fails with [`Error::Push`] (60 s by default; connecting
-    /// has gix's own 5 s limit, HTTP(S) gix's 20 s to connect).
+    /// How long a read or write on a `git://` connection may wait, and how
+    /// long one HTTP(S) request may take as a whole, before the push fails
+    /// with [`Error::Push`]. By default 60 s for a `git://` read or write
+    /// and 10 minutes for an HTTP(S) request (which carries the whole
+    /// pack). Connecting has gix's own limits (5 s over `git://`, 20 s
+    /// over HTTP(S)); `file://`, paths and `ssh://` run a local program
+    /// (`ssh` has its own `ConnectTimeout` and `ServerAliveInterval`).
     pub timeout: Option<Duration>,
     progress: Option<ProgressFn>,
 }
@@ -293,7 +297,7 @@ impl Project {
             project: self,
             redactor: &redactor,
             cancel: &cancel,
-            timeout: timeout.unwrap_or(crate::daemon::IO_TIMEOUT),
+            timeout: crate::transport::Deadlines::new(timeout),
         };
         let outcome = push.run(&url, &local, lease, force, &mut report_progress)?;
         if let Some(name) = &remote_name {
@@ -386,7 +390,7 @@ struct Push<'a> {
     project: &'a Project,
     redactor: &'a Redactor,
     cancel: &'a AtomicBool,
-    timeout: Duration,
+    timeout: crate::transport::Deadlines,
 }
 
 impl Push<'_> {
@@ -427,8 +431,18 @@ impl Push<'_> {
         let mut connection = remote
             .connect(Direction::Push)
             .map_err(|err| self.gix_error(&err))?;
-        crate::daemon::use_nodelay_socket_with_timeout(&mut connection, self.timeout)
+        crate::daemon::use_nodelay_socket_with_timeout(&mut connection, self.timeout.io)
             .map_err(|err| self.gix_error(&err))?;
+        // What gix's own fetch applies before its handshake (proxy, headers,
+        // redirects from git config), with a deadline per HTTP request.
+        if let Some(options) = crate::transport::http_options(repo, url, self.timeout.http_request)
+            .map_err(|err| self.gix_error(&err))?
+        {
+            connection
+                .transport_mut()
+                .configure(&*options)
+                .map_err(|err| self.gix_error(&err))?;
+        }
         let authenticate = connection
             .configured_credentials(
                 remote

@@ -489,36 +489,41 @@ fn a_tag_is_pushed_with_its_branch() {
     git(&remote, &["fsck", "--strict"]);
 }
 
-#[test]
-fn a_git_daemon_that_never_answers_fails_the_push_within_its_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    // Accepts connections, reads nothing, answers nothing.
+/// A port on 127.0.0.1 that accepts connections and never answers.
+fn silent_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let held = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let mut open = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..4 {
             if let Ok((stream, _)) = listener.accept() {
                 open.push(stream);
             }
         }
-        std::thread::sleep(Duration::from_secs(10));
+        std::thread::sleep(Duration::from_secs(15));
     });
-    let project = project_with_commits(dir.path(), 1);
-    let url = format!("git://127.0.0.1:{port}/silent.git");
-    let started = std::time::Instant::now();
-    let err = within(Duration::from_secs(8), move || {
-        project
-            .push(&url, PushOptions::default().timeout(Duration::from_secs(1)))
-            .unwrap_err()
-    });
-    assert!(matches!(err, Error::Push { .. }), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
-    drop(held);
+    port
+}
+
+#[test]
+fn a_server_that_never_answers_fails_the_push_within_its_timeout() {
+    for scheme in ["git", "http"] {
+        let dir = tempfile::tempdir().unwrap();
+        let project = project_with_commits(dir.path(), 1);
+        let url = format!("{scheme}://127.0.0.1:{}/silent.git", silent_server());
+        let started = std::time::Instant::now();
+        let err = within(Duration::from_secs(8), move || {
+            project
+                .push(&url, PushOptions::default().timeout(Duration::from_secs(1)))
+                .unwrap_err()
+        });
+        assert!(matches!(err, Error::Push { .. }), "{scheme}: {err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{scheme}: {:?}",
+            started.elapsed()
+        );
+    }
 }
 
 #[test]
