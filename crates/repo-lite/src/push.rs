@@ -486,10 +486,15 @@ impl Push<'_> {
         }
         self.check_cancelled()?;
         progress(PushPhase::Counting, 0, 0);
+        // The commits the remote's references reach (a tag peeled to its
+        // commit), where the project has them.
         let remote_has: Vec<ObjectId> = remote_refs
             .iter()
-            .map(|(_, id)| *id)
-            .filter(|id| repo.has_object(id))
+            .filter(|(_, id)| repo.has_object(id))
+            .filter_map(|(_, id)| {
+                let object = repo.find_object(*id).ok()?;
+                Some(object.peel_to_commit().ok()?.id)
+            })
             .collect();
         let tips: Vec<ObjectId> = to_send.iter().map(|command| command.new).collect();
         let ids = pack::objects_to_send(repo, &tips, &remote_has).map_err(|err| self.error(err))?;

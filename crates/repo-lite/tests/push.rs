@@ -487,6 +487,15 @@ fn a_tag_is_pushed_with_its_branch() {
         git(project.root(), &["rev-parse", "v1", "light"])
     );
     git(&remote, &["fsck", "--strict"]);
+
+    // The next push sends only what the tags and branch do not reach.
+    project.add_file("after.txt", "after\n", "After").unwrap();
+    let outcome = project
+        .push(remote.to_str().unwrap(), PushOptions::default())
+        .unwrap();
+    assert_eq!(outcome.updates[0].kind, UpdateKind::FastForward);
+    assert!(outcome.objects_sent <= 5, "{}", outcome.objects_sent);
+    assert_remote_matches(&project, &remote);
 }
 
 /// A port on 127.0.0.1 that accepts connections and never answers.
