@@ -1,12 +1,15 @@
 //! Git project helpers on gix.
 //!
 //! repo-lite creates, opens and deletes git projects (a repository with a
-//! work tree, or a bare one: see [`InitOptions::bare`]) and changes them one file at a time, each change one commit,
-//! through [gix], a pure-Rust git implementation, so no C library is needed
-//! and no `git` binary except where git's transport protocol says to run
-//! one: cloning from a `file://` URL or a local path runs `git-upload-pack`
-//! (so `git` must be installed), and `ssh://` runs `ssh`. gix's types never
-//! appear in this API.
+//! work tree, or a bare one: see [`InitOptions::bare`]), changes them one
+//! file at a time, each change one commit, and pushes, fetches and
+//! fast-forwards them ([`Project::push`], [`Project::pull`]), through
+//! [gix], a pure-Rust git implementation, so no C library is needed and no
+//! `git` binary except where git's transport protocol says to run one:
+//! cloning or fetching from a `file://` URL or a local path runs
+//! `git-upload-pack` and pushing there `git-receive-pack` (so `git` must be
+//! installed), and `ssh://` runs `ssh`. gix's types never appear in this
+//! API.
 //!
 //! ```
 //! use repo_lite::{InitOptions, Outcome, Project, Signature};
