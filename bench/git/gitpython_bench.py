@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """GitPython side of bench/git: one timed sample, then one JSON line.
 
-usage: gitpython_bench.py {clone,add,update} DEST [--url URL] [--ops N]
+usage: gitpython_bench.py {clone,add,update,push} DEST [--url URL] [--ops N]
+
+For `push`, DEST is the project whose `main` is pushed to URL.
 
 The time covers only the operation, measured inside this process: not the
 interpreter start, `import git`, or the untimed setup (init, and for
@@ -76,7 +78,22 @@ def update(args):
     return seconds
 
 
-WORKLOADS = {"clone": clone, "add": add, "update": update}
+def push(args):
+    repo = git.Repo(args.dest)
+    for remote in repo.remotes:
+        if remote.name == "bench":
+            repo.delete_remote(remote)
+    remote = repo.create_remote("bench", args.url)
+    start = time.perf_counter()
+    infos = remote.push("refs/heads/main:refs/heads/main")
+    seconds = time.perf_counter() - start
+    infos.raise_if_error()
+    repo.delete_remote(remote)
+    repo.close()
+    return seconds
+
+
+WORKLOADS = {"clone": clone, "add": add, "update": update, "push": push}
 
 
 def main():

@@ -19,7 +19,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Serves every repository under `base`; writes its pid to `pid_file`
+    /// Serves every repository under `base`, for fetching and pushing; writes its pid to `pid_file`
     /// so that bench/git/run can kill it should this process die first.
     /// Its stderr goes to `log`: its upload-pack children complain about
     /// connections closed unused (the readiness probe here, and repo-lite,
@@ -31,6 +31,8 @@ impl Daemon {
             .arg("--reuseaddr")
             .arg(format!("--base-path={}", base.display()))
             .arg("--export-all")
+            // The push workloads push to it.
+            .arg("--enable=receive-pack")
             .arg("--listen=127.0.0.1")
             .arg(format!("--port={port}"))
             .arg(format!("--pid-file={}", pid_file.display()))

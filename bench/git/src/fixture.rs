@@ -98,3 +98,21 @@ pub fn publish(from: &Path, to: &Path) -> Result<()> {
 fn utf8(path: &Path) -> Result<&str> {
     Ok(path.to_str().ok_or("a temporary path is not UTF-8")?)
 }
+
+/// A project with a work tree at `dir` whose `main` has `commits` commits,
+/// each changing one of seven files: what the push workloads push.
+pub fn push_source(dir: &Path, commits: usize) -> Result<()> {
+    let dir_str = utf8(dir)?;
+    let parent = dir
+        .parent()
+        .ok_or("the push source has no parent directory")?;
+    git(parent, &["init", "-q", "-b", "main", dir_str])?;
+    for i in 0..commits {
+        let path = format!("files/{}.txt", i % 7);
+        fs::create_dir_all(dir.join("files"))?;
+        fs::write(dir.join(&path), format!("commit {i}\n"))?;
+        git(dir, &["add", &path])?;
+        git(dir, &["commit", "-q", "-m", &format!("Commit {i}")])?;
+    }
+    Ok(())
+}

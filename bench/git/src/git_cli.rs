@@ -99,3 +99,10 @@ pub fn update_file(dest: &Path, sizes: &Sizes) -> Result<Duration> {
     }
     Ok(start.elapsed())
 }
+
+/// `git push -q <url> main` from `source`.
+pub fn push(source: &Path, url: &str) -> Result<Duration> {
+    let start = Instant::now();
+    git_quiet(source, &["push", "-q", url, "main"])?;
+    Ok(start.elapsed())
+}

@@ -55,6 +55,9 @@ struct Args {
     /// Measure only on this file system (repeatable); both by default.
     #[arg(long = "fs", value_enum)]
     only: Vec<Fs>,
+    /// Measure only this workload (repeatable); all by default.
+    #[arg(long = "workload", value_enum)]
+    workloads: Vec<Workload>,
     /// The Python with GitPython installed.
     #[arg(long, default_value = bench_support::DEFAULT_PYTHON)]
     python: PathBuf,
@@ -72,6 +75,10 @@ impl Args {
     fn file_systems(&self) -> Vec<Fs> {
         selected(&Fs::ALL, &self.only)
     }
+
+    fn workloads(&self) -> Vec<Workload> {
+        selected(&Workload::ALL, &self.workloads)
+    }
 }
 
 fn main() {
@@ -88,14 +95,15 @@ fn run(args: &Args) -> Result<()> {
     print_versions(&gitpython)?;
     let mut sites = create_sites(args, &sizes)?;
     print_header(args, &sites);
-    let samples = measure_all(&mut sites, &sizes, &gitpython, args.runs)?;
+    let workloads = args.workloads();
+    let samples = measure_all(&mut sites, &workloads, &sizes, &gitpython, args.runs)?;
     let fss = args.file_systems();
     println!();
-    report::print_table(&samples, &fss);
+    report::print_table(&samples, &fss, &workloads);
     println!();
-    report::print_spread(&samples, &fss);
+    report::print_spread(&samples, &fss, &workloads);
     println!();
-    let met = report::print_goals(&samples, &fss);
+    let met = report::print_goals(&samples, &fss, &workloads);
     report::print_summary(&met, args.runs);
     Ok(())
 }
@@ -184,13 +192,14 @@ fn print_header(args: &Args, sites: &[Site]) {
 /// noisy moment does not fall on one tool only; the tool order rotates.
 fn measure_all(
     sites: &mut [Site],
+    workloads: &[Workload],
     sizes: &Sizes,
     gitpython: &GitPython,
     count: u32,
 ) -> Result<Samples> {
     let mut samples = Samples::default();
     for run in runs(count) {
-        for workload in Workload::ALL {
+        for &workload in workloads {
             for site in sites.iter_mut() {
                 for tool in run.rotated(&Tool::ALL) {
                     let seconds =
@@ -221,6 +230,20 @@ fn measure_one(
     gitpython: &GitPython,
 ) -> Result<std::time::Duration> {
     let dest = site.next_destination();
+    if let Some((commits, over_git)) = workload.push() {
+        // A new empty bare repository, pushed to from the shared source.
+        let dest_str = dest.to_str().ok_or("a temporary path is not UTF-8")?;
+        git_cli::git(
+            site.source().parent().ok_or("no site root")?,
+            &["init", "-q", "--bare", "-b", "main", dest_str],
+        )?;
+        let source = site.push_source(commits);
+        let url = site.push_url(&dest, over_git)?;
+        let time = peers::measure_push(tool, workload, &source, &url, sizes, gitpython)?;
+        check::verify_push(&source, &dest)?;
+        site.remove(&dest)?;
+        return Ok(time);
+    }
     let url = site.url(workload).to_owned();
     let time = peers::measure(tool, workload, &dest, &url, sizes, gitpython)?;
     let (commits, files) = peers::expected(workload, sizes);

@@ -45,6 +45,26 @@ pub fn measure(
         (Tool::Git, AddFiles) => git_cli::add_files(dest, sizes),
         (Tool::Git, UpdateFile) => git_cli::update_file(dest, sizes),
         (Tool::GitPython, _) => gitpython.measure(workload, dest, url, sizes),
+        (Tool::RepoLite | Tool::Git, Push1File | Push200File | Push1Git | Push200Git) => {
+            Err("a push is measured with measure_push".into())
+        }
+    }
+}
+
+/// Times `tool` pushing `main` of the project at `source` to `url`.
+pub fn measure_push(
+    tool: Tool,
+    workload: Workload,
+    source: &Path,
+    url: &str,
+    sizes: &Sizes,
+    gitpython: &GitPython,
+) -> Result<Duration> {
+    match tool {
+        Tool::RepoLite => repo_lite_peer::push(source, url),
+        Tool::Git => git_cli::push(source, url),
+        // The script's DEST is the project it pushes from.
+        Tool::GitPython => gitpython.measure(workload, source, url, sizes),
     }
 }
 
@@ -55,5 +75,7 @@ pub fn expected(workload: Workload, sizes: &Sizes) -> (usize, usize) {
         Workload::AddFiles => (sizes.ops, sizes.ops),
         // The untimed first commit, then one per update.
         Workload::UpdateFile => (sizes.ops + 1, 1),
+        // Checked by `check::verify_push` instead.
+        _ => (0, 0),
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use repo_lite::{CloneOptions, InitOptions, Outcome, Project, Signature};
+use repo_lite::{CloneOptions, InitOptions, Outcome, Project, PushOptions, Signature};
 
 use crate::workload::{added_contents, added_path, updated_contents, Sizes, UPDATED_FILE};
 use crate::Result;
@@ -45,5 +45,13 @@ pub fn update_file(dest: &Path, sizes: &Sizes) -> Result<Duration> {
         let message = format!("Update notes ({i})");
         committed(project.update_file(UPDATED_FILE, updated_contents(i), &message)?)?;
     }
+    Ok(start.elapsed())
+}
+
+/// Pushes `main` of the project at `source` to `url` (opening it untimed).
+pub fn push(source: &Path, url: &str) -> Result<Duration> {
+    let project = Project::open(source)?;
+    let start = Instant::now();
+    project.push(url, PushOptions::default().branch("main"))?;
     Ok(start.elapsed())
 }

@@ -6,13 +6,21 @@ use crate::peers::Tool;
 use crate::workload::{Fs, Workload};
 
 /// repo-lite's median time over a peer's, at most some ratio.
-pub const GOALS: [Target<Workload, Tool>; 6] = [
+pub const GOALS: [Target<Workload, Tool>; 14] = [
     Target::at_most(Workload::CloneFile, Tool::Git, 0.6),
     Target::at_most(Workload::CloneGit, Tool::Git, 1.0),
     Target::at_most(Workload::AddFiles, Tool::Git, 0.15),
     Target::at_most(Workload::AddFiles, Tool::GitPython, 0.07),
     Target::at_most(Workload::UpdateFile, Tool::Git, 0.15),
     Target::at_most(Workload::UpdateFile, Tool::GitPython, 0.07),
+    Target::at_most(Workload::Push1File, Tool::Git, 1.0),
+    Target::at_most(Workload::Push1File, Tool::GitPython, 0.7),
+    Target::at_most(Workload::Push200File, Tool::Git, 1.0),
+    Target::at_most(Workload::Push200File, Tool::GitPython, 0.7),
+    Target::at_most(Workload::Push1Git, Tool::Git, 1.0),
+    Target::at_most(Workload::Push1Git, Tool::GitPython, 0.7),
+    Target::at_most(Workload::Push200Git, Tool::Git, 1.0),
+    Target::at_most(Workload::Push200Git, Tool::GitPython, 0.7),
 ];
 
 /// Every measured time in seconds, by workload, file system and tool.
@@ -23,7 +31,7 @@ fn ratio(samples: &Samples, workload: Workload, fs: Fs, peer: Tool) -> f64 {
     samples.ratio(&(workload, fs, Tool::RepoLite), &(workload, fs, peer))
 }
 
-pub fn print_table(samples: &Samples, fss: &[Fs]) {
+pub fn print_table(samples: &Samples, fss: &[Fs], workloads: &[Workload]) {
     let mut table = Table::new([
         Column::left("workload", 22),
         Column::left("fs", 7),
@@ -33,7 +41,7 @@ pub fn print_table(samples: &Samples, fss: &[Fs]) {
         Column::right("rl/git", 9),
         Column::right("rl/GitPython", 14),
     ]);
-    for workload in Workload::ALL {
+    for &workload in workloads {
         for &fs in fss {
             let cell = |tool| format!("{:.3} s", samples.median(&(workload, fs, tool)));
             table.row([
@@ -51,9 +59,9 @@ pub fn print_table(samples: &Samples, fss: &[Fs]) {
 }
 
 /// min..max of every cell: disk rows in particular vary run to run.
-pub fn print_spread(samples: &Samples, fss: &[Fs]) {
+pub fn print_spread(samples: &Samples, fss: &[Fs], workloads: &[Workload]) {
     println!("spread (min..max seconds):");
-    for workload in Workload::ALL {
+    for &workload in workloads {
         for &fs in fss {
             let cells: Vec<String> = Tool::ALL
                 .iter()
@@ -74,11 +82,14 @@ pub fn print_spread(samples: &Samples, fss: &[Fs]) {
 
 /// Prints every goal on every file system as met or missed and returns
 /// how many were met per file system.
-pub fn print_goals(samples: &Samples, fss: &[Fs]) -> Vec<(Fs, Tally)> {
+pub fn print_goals(samples: &Samples, fss: &[Fs], workloads: &[Workload]) -> Vec<(Fs, Tally)> {
     let mut met = Vec::new();
     for &fs in fss {
         let mut tally = Tally::default();
-        for target in GOALS {
+        for target in GOALS
+            .iter()
+            .filter(|target| workloads.contains(&target.workload))
+        {
             let ratio = ratio(samples, target.workload, fs, target.peer);
             tally.add(target.goal.met(ratio));
             println!(

@@ -8,7 +8,7 @@ use std::process::Command;
 use tempfile::TempDir;
 
 use crate::daemon::Daemon;
-use crate::workload::{Fs, Workload};
+use crate::workload::{Fs, Workload, PUSH_COMMITS};
 use crate::Result;
 
 /// The fixture's name under the site, and in `git://` URLs.
@@ -21,6 +21,7 @@ pub struct Site {
     pub fs_type: String,
     file_url: String,
     git_url: String,
+    port: u16,
     samples: usize,
     // Fields drop in order: the daemon goes before its directory.
     _daemon: Daemon,
@@ -41,6 +42,9 @@ impl Site {
         let source = root.path().join(SOURCE);
         make_fixture(&root.path().join("fixture-work"), &source)?;
         fs::create_dir(root.path().join("samples"))?;
+        for commits in [1, PUSH_COMMITS] {
+            crate::fixture::push_source(&root.path().join(format!("push-{commits}")), commits)?;
+        }
         let daemon = Daemon::start(
             root.path(),
             &root.path().join("git-daemon.pid"),
@@ -51,6 +55,7 @@ impl Site {
             fs_type: fs_type(root.path())?,
             file_url: format!("file://{}", source.display()),
             git_url: format!("git://127.0.0.1:{}/{SOURCE}", daemon.port),
+            port: daemon.port,
             samples: 0,
             _daemon: daemon,
             root,
@@ -67,6 +72,25 @@ impl Site {
             Workload::CloneGit => &self.git_url,
             _ => &self.file_url,
         }
+    }
+
+    /// The project whose `main` of `commits` commits the pushes push.
+    pub fn push_source(&self, commits: usize) -> PathBuf {
+        self.root.path().join(format!("push-{commits}"))
+    }
+
+    /// The URL of a sample's bare repository at `dest` (under `samples/`),
+    /// over `git://` or `file://`.
+    pub fn push_url(&self, dest: &Path, over_git: bool) -> Result<String> {
+        if !over_git {
+            return Ok(format!("file://{}", dest.display()));
+        }
+        let relative = dest.strip_prefix(self.root.path())?;
+        Ok(format!(
+            "git://127.0.0.1:{}/{}",
+            self.port,
+            relative.display()
+        ))
     }
 
     /// A new path for one sample's project, not yet created.

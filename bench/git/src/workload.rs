@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// What one timed sample does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Workload {
     /// Clone the fixture over `file://`.
     CloneFile,
@@ -14,14 +14,26 @@ pub enum Workload {
     AddFiles,
     /// Overwrite one file per commit.
     UpdateFile,
+    /// Push a branch of one commit to an empty bare repository over `file://`.
+    Push1File,
+    /// Push a branch of 200 commits to an empty bare repository over `file://`.
+    Push200File,
+    /// Push a branch of one commit over `git://` (`git daemon` with receive-pack).
+    Push1Git,
+    /// Push a branch of 200 commits over `git://`.
+    Push200Git,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 8] = [
         Workload::CloneFile,
         Workload::CloneGit,
         Workload::AddFiles,
         Workload::UpdateFile,
+        Workload::Push1File,
+        Workload::Push200File,
+        Workload::Push1Git,
+        Workload::Push200Git,
     ];
 
     pub fn label(self) -> &'static str {
@@ -30,6 +42,10 @@ impl Workload {
             Workload::CloneGit => "(a) clone git://",
             Workload::AddFiles => "(b) add-file commits",
             Workload::UpdateFile => "(c) update commits",
+            Workload::Push1File => "(d) push 1 file://",
+            Workload::Push200File => "(d) push 200 file://",
+            Workload::Push1Git => "(d) push 1 git://",
+            Workload::Push200Git => "(d) push 200 git://",
         }
     }
 
@@ -39,9 +55,25 @@ impl Workload {
             Workload::CloneFile | Workload::CloneGit => "clone",
             Workload::AddFiles => "add",
             Workload::UpdateFile => "update",
+            _ => "push",
+        }
+    }
+
+    /// For a push: the commits on the branch pushed, and whether it goes
+    /// over `git://`.
+    pub fn push(self) -> Option<(usize, bool)> {
+        match self {
+            Workload::Push1File => Some((1, false)),
+            Workload::Push200File => Some((PUSH_COMMITS, false)),
+            Workload::Push1Git => Some((1, true)),
+            Workload::Push200Git => Some((PUSH_COMMITS, true)),
+            _ => None,
         }
     }
 }
+
+/// Commits on the longer pushed branch.
+pub const PUSH_COMMITS: usize = 200;
 
 /// Where a sample runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
