@@ -507,6 +507,10 @@ impl Push<'_> {
         if capabilities.contains("atomic") {
             asked.push("atomic");
         }
+        // The remote's own progress is not shown; hooks' output still is.
+        if capabilities.contains("quiet") {
+            asked.push("quiet");
+        }
         let thin = !capabilities.contains("no-thin");
         let mut request = connection
             .transport_mut()
