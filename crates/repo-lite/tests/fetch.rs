@@ -41,19 +41,7 @@ fn someone_else_pushes(dir: &Path, remote: &Path) -> String {
     std::fs::write(other.join("b/new.txt"), "new\n").unwrap();
     git(&other, &["rm", "-q", "keep.txt"]);
     git(&other, &["add", "-A"]);
-    git(
-        &other,
-        &[
-            "-c",
-            "user.name=O",
-            "-c",
-            "user.email=o@example.com",
-            "commit",
-            "-qm",
-            "Theirs",
-        ],
-    );
-    git(&other, &["push", "-q", "origin", "main"]);
+    common::commit_and_push_as_someone_else(&other, "Theirs");
     git(remote, &["rev-parse", "main"])
 }
 

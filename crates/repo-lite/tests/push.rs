@@ -37,6 +37,29 @@ fn bare_remote(dir: &Path, name: &str) -> PathBuf {
     served.join(name)
 }
 
+/// Pushes `main` to `remote`, which must refuse it.
+fn refused_push(project: &Project, remote: &Path) -> Error {
+    project
+        .push(remote.to_str().unwrap(), PushOptions::default())
+        .unwrap_err()
+}
+
+/// The remote's refusal `err` names `refs/heads/main` and its text holds
+/// `said`.
+fn assert_refusal_names_main_and_says(err: &Error, said: &str) {
+    let (reference, text) = match err {
+        Error::HookDeclined {
+            reference, message, ..
+        } => (reference, message),
+        Error::PushRejected {
+            reference, reason, ..
+        } => (reference, reason),
+        other => panic!("not a refusal with a reason: {other:?}"),
+    };
+    assert_eq!(reference, "refs/heads/main");
+    assert!(text.contains(said), "{text}");
+}
+
 fn assert_remote_matches(project: &Project, remote: &Path) {
     git(remote, &["fsck", "--strict"]);
     assert_eq!(
@@ -259,19 +282,7 @@ fn a_push_behind_the_remote_is_non_fast_forward_and_changes_nothing() {
     let other = dir.path().join("other");
     std::fs::write(other.join("theirs.txt"), "theirs\n").unwrap();
     git(&other, &["add", "theirs.txt"]);
-    git(
-        &other,
-        &[
-            "-c",
-            "user.name=O",
-            "-c",
-            "user.email=o@example.com",
-            "commit",
-            "-qm",
-            "Theirs",
-        ],
-    );
-    git(&other, &["push", "-q", "origin", "main"]);
+    common::commit_and_push_as_someone_else(&other, "Theirs");
     let remote_tip = git(&remote, &["rev-parse", "main"]);
 
     project.add_file("mine.txt", "mine\n", "Mine").unwrap();
@@ -321,18 +332,9 @@ fn a_pre_receive_hook_that_refuses_comes_back_with_its_message() {
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let project = project_with_commits(dir.path(), 1);
-    let err = project
-        .push(remote.to_str().unwrap(), PushOptions::default())
-        .unwrap_err();
-    match &err {
-        Error::HookDeclined {
-            reference, message, ..
-        } => {
-            assert_eq!(reference, "refs/heads/main");
-            assert!(message.contains("no pushes on Mondays"), "{message}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = refused_push(&project, &remote);
+    assert!(matches!(err, Error::HookDeclined { .. }), "{err:?}");
+    assert_refusal_names_main_and_says(&err, "no pushes on Mondays");
     assert!(git(&remote, &["for-each-ref"]).is_empty());
 }
 
@@ -564,17 +566,8 @@ fn a_protected_branch_is_push_rejected_with_the_remote_s_reason() {
         .unwrap()
         .with_signature(tester());
     project.add_file("a.txt", "a\n", "A").unwrap();
-    let err = project
-        .push(remote.to_str().unwrap(), PushOptions::default())
-        .unwrap_err();
-    match &err {
-        Error::PushRejected {
-            reference, reason, ..
-        } => {
-            assert_eq!(reference, "refs/heads/main");
-            assert!(reason.contains("checked out"), "{reason}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = refused_push(&project, &remote);
+    assert!(matches!(err, Error::PushRejected { .. }), "{err:?}");
+    assert_refusal_names_main_and_says(&err, "checked out");
     assert_eq!(git(&remote, &["rev-parse", "main"]), tip);
 }

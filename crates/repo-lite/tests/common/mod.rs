@@ -200,6 +200,24 @@ pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
+/// Commits what is staged in the clone at `dir` as someone else (with
+/// git) and pushes it to its `origin`.
+pub fn commit_and_push_as_someone_else(dir: &Path, message: &str) {
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=O",
+            "-c",
+            "user.email=o@example.com",
+            "commit",
+            "-qm",
+            message,
+        ],
+    );
+    git(dir, &["push", "-q", "origin", "main"]);
+}
+
 /// Whether the tests run as root.
 pub fn running_as_root() -> bool {
     Command::new("id")
