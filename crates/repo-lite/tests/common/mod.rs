@@ -279,8 +279,10 @@ impl Server {
     /// `--enable=receive-pack` to take pushes.
     pub fn git_daemon_with(base: &Path, options: &[&str]) -> Server {
         let port = free_port();
-        let mut child = Command::new("git")
-            .arg("daemon")
+        // `git-daemon` itself: `git daemon` would run it as a child of its
+        // own, which killing `git` would leave running after the test.
+        let exec_path = git(Path::new("."), &["--exec-path"]);
+        let mut child = Command::new(Path::new(&exec_path).join("git-daemon"))
             .args(options)
             .arg("--reuseaddr")
             .arg(format!("--base-path={}", base.display()))
