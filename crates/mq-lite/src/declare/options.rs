@@ -93,6 +93,12 @@ pub struct QueueOptions {
     pub dead_letter: Option<DeadLetter>,
     /// Classic or quorum.
     pub queue_type: QueueType,
+    /// A quorum queue's delivery limit (`x-delivery-limit`): a message
+    /// handed back (nacked or requeued with its consumer gone) more than
+    /// this many times is dropped, or dead-lettered to
+    /// [`dead_letter`](Self::dead_letter), instead of coming back forever.
+    /// Refused for a classic queue, which would ignore it.
+    pub delivery_limit: Option<u32>,
 }
 
 impl Default for QueueOptions {
@@ -105,6 +111,7 @@ impl Default for QueueOptions {
             max_length: None,
             dead_letter: None,
             queue_type: QueueType::Classic,
+            delivery_limit: None,
         }
     }
 }
@@ -155,8 +162,22 @@ impl QueueOptions {
         self
     }
 
-    /// Refuses, before anything is sent, what AMQP cannot carry.
+    /// Sets [`delivery_limit`](Self::delivery_limit).
+    pub fn delivery_limit(mut self, deliveries: u32) -> Self {
+        self.delivery_limit = Some(deliveries);
+        self
+    }
+
+    /// Refuses, before anything is sent, what AMQP cannot carry and what
+    /// the broker would silently ignore.
     pub(crate) fn check(&self) -> Result<()> {
+        if let (Some(limit), QueueType::Classic) = (self.delivery_limit, self.queue_type) {
+            return Err(Error::InvalidArgument {
+                argument: format!("delivery limit {limit}"),
+                reason: "only a quorum queue counts deliveries; a classic queue would ignore it"
+                    .into(),
+            });
+        }
         self.dead_letter.as_ref().map_or(Ok(()), DeadLetter::check)
     }
 
@@ -188,6 +209,12 @@ impl QueueOptions {
             arguments.insert(
                 "x-queue-type".into(),
                 AmqpValue::LongString("quorum".into()),
+            );
+        }
+        if let Some(limit) = self.delivery_limit {
+            arguments.insert(
+                "x-delivery-limit".into(),
+                AmqpValue::LongLongInt(i64::from(limit)),
             );
         }
         arguments
@@ -235,7 +262,9 @@ mod tests {
             .max_length(10)
             .dead_letter(DeadLetter::to_queue("dead"))
             .queue_type(QueueType::Quorum)
+            .delivery_limit(3)
             .arguments();
+        assert_eq!(arguments["x-delivery-limit"], AmqpValue::LongLongInt(3));
         assert_eq!(arguments["x-message-ttl"], AmqpValue::LongLongInt(1500));
         assert_eq!(arguments["x-max-length"], AmqpValue::LongLongInt(10));
         assert_eq!(
