@@ -239,7 +239,7 @@ fn measure_one(
         )?;
         let source = site.push_source(commits);
         let url = site.push_url(&dest, over_git)?;
-        let time = peers::measure_push(tool, workload, &source, &url, sizes, gitpython)?;
+        let time = peers::measure(tool, workload, &source, &url, sizes, gitpython)?;
         check::verify_push(&source, &dest)?;
         site.remove(&dest)?;
         return Ok(time);

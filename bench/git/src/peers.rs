@@ -27,7 +27,8 @@ impl Tool {
 }
 
 /// Times `tool` doing `workload` into the new project `dest`; `url` is
-/// what the clones fetch.
+/// what the clones fetch. For a push, `dest` is the project pushed from
+/// and `url` the repository pushed to.
 pub fn measure(
     tool: Tool,
     workload: Workload,
@@ -44,27 +45,11 @@ pub fn measure(
         (Tool::Git, CloneFile | CloneGit) => git_cli::clone(url, dest),
         (Tool::Git, AddFiles) => git_cli::add_files(dest, sizes),
         (Tool::Git, UpdateFile) => git_cli::update_file(dest, sizes),
-        (Tool::GitPython, _) => gitpython.measure(workload, dest, url, sizes),
-        (Tool::RepoLite | Tool::Git, Push1File | Push200File | Push1Git | Push200Git) => {
-            Err("a push is measured with measure_push".into())
+        (Tool::RepoLite, Push1File | Push200File | Push1Git | Push200Git) => {
+            repo_lite_peer::push(dest, url)
         }
-    }
-}
-
-/// Times `tool` pushing `main` of the project at `source` to `url`.
-pub fn measure_push(
-    tool: Tool,
-    workload: Workload,
-    source: &Path,
-    url: &str,
-    sizes: &Sizes,
-    gitpython: &GitPython,
-) -> Result<Duration> {
-    match tool {
-        Tool::RepoLite => repo_lite_peer::push(source, url),
-        Tool::Git => git_cli::push(source, url),
-        // The script's DEST is the project it pushes from.
-        Tool::GitPython => gitpython.measure(workload, source, url, sizes),
+        (Tool::Git, Push1File | Push200File | Push1Git | Push200Git) => git_cli::push(dest, url),
+        (Tool::GitPython, _) => gitpython.measure(workload, dest, url, sizes),
     }
 }
 

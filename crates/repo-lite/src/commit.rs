@@ -420,32 +420,7 @@ impl Project {
                 // a bare project stores contents as given.
                 let blob: &[u8] = match index {
                     None => contents,
-                    Some(index) => {
-                        let filter = match filter {
-                            Some(filter) => filter,
-                            None => {
-                                let files = index
-                                    .attribute_files(|state| {
-                                        self.filters.attribute_files(&self.repo, state)
-                                    })
-                                    .map_err(|err| commit_error(err.into()))?;
-                                filter.insert(
-                                    CleanFilter::new(&self.repo, &self.filters, files, attributes)
-                                        .map_err(|err| commit_error(err.into()))?,
-                                )
-                            }
-                        };
-                        filter
-                            .clean(&self.repo, index.state(), &path, contents)
-                            .map_err(|err| match err {
-                                FilterError::Driver(filter) => Error::FilterNotSupported {
-                                    root: self.root.clone(),
-                                    path: given.to_owned(),
-                                    filter,
-                                },
-                                FilterError::Failed(source) => commit_error(source),
-                            })?
-                    }
+                    Some(index) => self.clean(index, filter, attributes, &path, given, contents)?,
                 };
                 let id =
                     gix::objs::compute_hash(self.repo.object_hash(), gix::objs::Kind::Blob, blob)
@@ -466,6 +441,46 @@ impl Project {
             existing: existing_file,
             write,
         }))
+    }
+
+    /// `contents` of `path` through the commit's clean filter, made on
+    /// first use into `filter`, as `git add` would stage them.
+    fn clean<'c, 's: 'c>(
+        &'s self,
+        index: &mut LoadedIndex,
+        filter: &'c mut Option<CleanFilter<'s>>,
+        attributes: &WrittenAttributes<'_>,
+        path: &RepoPath,
+        given: &Path,
+        contents: &'c [u8],
+    ) -> Result<&'c [u8]> {
+        let commit_error = |source: BoxError| Error::Commit {
+            root: self.root.clone(),
+            path: given.to_owned(),
+            source,
+        };
+        let filter = match filter {
+            Some(filter) => filter,
+            None => {
+                let files = index
+                    .attribute_files(|state| self.filters.attribute_files(&self.repo, state))
+                    .map_err(|err| commit_error(err.into()))?;
+                filter.insert(
+                    CleanFilter::new(&self.repo, &self.filters, files, attributes)
+                        .map_err(|err| commit_error(err.into()))?,
+                )
+            }
+        };
+        filter
+            .clean(&self.repo, index.state(), path, contents)
+            .map_err(|err| match err {
+                FilterError::Driver(filter) => Error::FilterNotSupported {
+                    root: self.root.clone(),
+                    path: given.to_owned(),
+                    filter,
+                },
+                FilterError::Failed(source) => commit_error(source),
+            })
     }
 
     /// Writes the commit object of `tree` on top of `head` (to memory).

@@ -94,12 +94,22 @@ impl Project {
         branch: &str,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Result<FetchOutcome> {
+        self.fetch_tip(remote, branch, cancel)
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// [`fetch_with_cancel`](Self::fetch_with_cancel), with the fetched
+    /// commit's id.
+    fn fetch_tip(
+        &self,
+        remote: &str,
+        branch: &str,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Result<(FetchOutcome, ObjectId)> {
         crate::remote::check_remote_name(remote)?;
         branch_reference(branch)?;
         let found = self
-            .remotes()?
-            .into_iter()
-            .find(|candidate| candidate.name == remote)
+            .find_remote(remote)?
             .ok_or_else(|| Error::RemoteNotFound {
                 name: remote.to_owned(),
             })?;
@@ -143,12 +153,13 @@ impl Project {
                 })
             }
         };
-        Ok(FetchOutcome {
+        let outcome = FetchOutcome {
             url: redactor.url(),
             tracking_ref: tracking.as_bstr().to_string(),
             old: old.map(|id| id.to_string()),
             new: new.to_string(),
-        })
+        };
+        Ok((outcome, new))
     }
 
     /// Fetches `branch` from `remote` (as [`fetch`](Self::fetch)) and
@@ -162,22 +173,11 @@ impl Project {
     /// is in the way): the branch, work tree and index are then untouched
     /// (the remote-tracking branch has moved, as after `git fetch`).
     pub fn pull(&self, remote: &str, branch: &str) -> Result<PullOutcome> {
-        let fetch = self.fetch(remote, branch)?;
-        let remote_tip = ObjectId::from_hex(fetch.new.as_bytes()).map_err(|err| Error::Fetch {
-            url: fetch.url.clone(),
-            source: err.into(),
-        })?;
+        let (fetch, remote_tip) = self.fetch_tip(remote, branch, None)?;
         let branch_ref = branch_reference(branch)?;
         let head = self.head_state()?;
         let checked_out = head.branch.as_ref() == Some(&branch_ref) && !self.bare;
-        let local = match &head.branch {
-            Some(name) if *name == branch_ref => head.commit,
-            _ => match self.local_ref(&branch_ref) {
-                Ok(id) => Some(id),
-                Err(Error::LocalRefNotFound { .. }) => None,
-                Err(err) => return Err(err),
-            },
-        };
+        let local = self.optional_ref(&branch_ref)?;
         let outcome = |kind, head: ObjectId| PullOutcome {
             fetch: fetch.clone(),
             kind,
@@ -187,10 +187,10 @@ impl Project {
             if local == remote_tip {
                 return Ok(outcome(PullKind::UpToDate, local));
             }
-            if crate::push::is_ancestor(&self.repo, remote_tip, local) {
+            if crate::refs::is_ancestor(&self.repo, remote_tip, local) {
                 return Ok(outcome(PullKind::Ahead, local));
             }
-            if !crate::push::is_ancestor(&self.repo, local, remote_tip) {
+            if !crate::refs::is_ancestor(&self.repo, local, remote_tip) {
                 return Err(Error::Diverged {
                     root: self.root.clone(),
                     branch: branch.to_owned(),

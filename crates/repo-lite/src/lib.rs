@@ -80,6 +80,7 @@ mod project;
 mod push;
 mod redact;
 mod reflog;
+mod refs;
 mod remote;
 mod signature;
 mod transport;

@@ -161,7 +161,7 @@ impl Project {
                 source: Box::new(err),
             })?;
         }
-        let mut project = Self::from_repo(repo)?;
+        let mut project = Self::from_repo(repo);
         project.set_signature(options.signature.clone());
         if let Some(message) = &options.initial_commit {
             project.commit_empty_tree(message)?;
@@ -177,10 +177,10 @@ impl Project {
             path: path.to_owned(),
             source: Box::new(err),
         })?;
-        Self::from_repo(repo)
+        Ok(Self::from_repo(repo))
     }
 
-    fn from_repo(mut repo: gix::Repository) -> Result<Project> {
+    fn from_repo(mut repo: gix::Repository) -> Project {
         // Each commit reads the trees and the commit the previous one wrote;
         // decompressed once, they are kept.
         repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
@@ -192,7 +192,7 @@ impl Project {
             Some(workdir) => (workdir.to_owned(), false),
             None => (repo.git_dir().to_owned(), true),
         };
-        Ok(Project {
+        Project {
             repo,
             root,
             bare,
@@ -203,7 +203,7 @@ impl Project {
             reflogs,
             loose,
             filters: FilterCache::default(),
-        })
+        }
     }
 
     /// The top directory of the work tree; in a bare project, the

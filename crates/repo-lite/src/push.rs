@@ -14,13 +14,13 @@ use gix::hash::ObjectId;
 use gix::protocol::transport::client::{MessageKind, WriteMode};
 use gix::protocol::transport::packetline::PacketLineRef;
 use gix::protocol::transport::Service;
-use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
-use gix::refs::{FullName, Target};
+use gix::refs::FullName;
 use gix::remote::Direction;
 
 use crate::error::{BoxError, Error, Result};
 use crate::project::{branch_reference, Project};
 use crate::redact::Redactor;
+use crate::refs::is_ancestor;
 use report::{Messages, RefStatus, Report};
 
 /// The callback of [`PushOptions::on_progress`].
@@ -307,82 +307,6 @@ impl Project {
         report_progress(PushPhase::Done, outcome.objects_sent, outcome.bytes_sent);
         Ok(outcome)
     }
-
-    /// The id `reference` points at (peeled through symbolic references).
-    pub(crate) fn local_ref(&self, reference: &FullName) -> Result<ObjectId> {
-        let missing = || Error::LocalRefNotFound {
-            root: self.root.clone(),
-            reference: reference.as_bstr().to_string(),
-        };
-        let mut found = self
-            .repo
-            .try_find_reference(reference.as_ref())
-            .map_err(|err| Error::Read {
-                root: self.root.clone(),
-                what: reference.as_bstr().to_string(),
-                source: err.into(),
-            })?
-            .ok_or_else(missing)?;
-        // An annotated tag is pushed as the tag object, not its commit.
-        if let Some(id) = found.target().try_id() {
-            return Ok(id.to_owned());
-        }
-        found
-            .peel_to_id()
-            .map(|id| id.detach())
-            .map_err(|_| missing())
-    }
-
-    pub(crate) fn tracking_name(remote: &str, branch: &str) -> Result<FullName> {
-        FullName::try_from(format!("refs/remotes/{remote}/{branch}")).map_err(|err| {
-            Error::InvalidBranchName {
-                name: branch.to_owned(),
-                source: err.into(),
-            }
-        })
-    }
-
-    /// What the remote-tracking branch of `branch` last saw, if any.
-    pub(crate) fn tracking_ref(
-        &self,
-        remote: Option<&str>,
-        branch: &str,
-    ) -> Result<Option<ObjectId>> {
-        let Some(remote) = remote else {
-            return Ok(None);
-        };
-        let name = Self::tracking_name(remote, branch)?;
-        match self.local_ref(&name) {
-            Ok(id) => Ok(Some(id)),
-            Err(Error::LocalRefNotFound { .. }) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
-    pub(crate) fn set_tracking_ref(&self, remote: &str, branch: &str, id: ObjectId) -> Result<()> {
-        let name = Self::tracking_name(remote, branch)?;
-        let edit = RefEdit {
-            change: Change::Update {
-                log: LogChange {
-                    mode: RefLog::AndReference,
-                    force_create_reflog: false,
-                    message: "update by push".into(),
-                },
-                expected: PreviousValue::Any,
-                new: Target::Object(id),
-            },
-            name: name.clone(),
-            deref: false,
-        };
-        self.repo
-            .edit_reference(edit)
-            .map_err(|err| Error::Reference {
-                path: self.root.clone(),
-                reference: name.as_bstr().to_string(),
-                source: err.into(),
-            })?;
-        Ok(())
-    }
 }
 
 /// One push's context, for its steps and for naming its errors.
@@ -577,46 +501,30 @@ impl Push<'_> {
                 .find(|(remote_name, _)| *remote_name == name)
                 .map(|(_, id)| *id);
             let is_branch = position == 0;
+            if let (true, Some(expected)) = (is_branch, lease) {
+                if expected != old {
+                    return Err(Error::StaleLease {
+                        url: self.redactor.url(),
+                        reference: name,
+                        expected: expected.map(|id| id.to_string()),
+                        actual: old.map(|id| id.to_string()),
+                    });
+                }
+            }
             let kind = match old {
                 None => UpdateKind::Created,
                 Some(old) if old == *new => UpdateKind::UpToDate,
-                Some(old) => {
-                    if is_branch && force {
-                        UpdateKind::Forced
-                    } else if repo.has_object(old) && is_ancestor(repo, old, *new) {
-                        UpdateKind::FastForward
-                    } else {
-                        return Err(Error::NonFastForward {
-                            url: self.redactor.url(),
-                            reference: name,
-                        });
-                    }
+                Some(old) if repo.has_object(old) && is_ancestor(repo, old, *new) => {
+                    UpdateKind::FastForward
+                }
+                Some(_) if is_branch && force => UpdateKind::Forced,
+                Some(_) => {
+                    return Err(Error::NonFastForward {
+                        url: self.redactor.url(),
+                        reference: name,
+                    })
                 }
             };
-            if is_branch {
-                if let Some(expected) = lease {
-                    if expected != old {
-                        return Err(Error::StaleLease {
-                            url: self.redactor.url(),
-                            reference: name,
-                            expected: expected.map(|id| id.to_string()),
-                            actual: old.map(|id| id.to_string()),
-                        });
-                    }
-                }
-                // A forced push that turns out to be a fast-forward says so.
-                if kind == UpdateKind::Forced
-                    && old.is_some_and(|old| repo.has_object(old) && is_ancestor(repo, old, *new))
-                {
-                    commands.push(Command {
-                        reference: reference.clone(),
-                        new: *new,
-                        old,
-                        kind: UpdateKind::FastForward,
-                    });
-                    continue;
-                }
-            }
             commands.push(Command {
                 reference: reference.clone(),
                 new: *new,
@@ -628,55 +536,46 @@ impl Push<'_> {
     }
 
     fn check_report(&self, report: &Report, sent: &[&Command], messages: &str) -> Result<()> {
-        let url = self.redactor.url();
+        if let Some(unpack) = &report.unpack_error {
+            let reason = format!("the remote could not unpack the pack: {unpack}");
+            return Err(self.error(with_messages(reason, messages).into()));
+        }
         for command in sent {
             let reference = command.reference.as_bstr().to_string();
             match report.status(&reference) {
                 Some(RefStatus::Ok) => {}
                 Some(RefStatus::Rejected(reason)) => {
-                    return Err(rejection(url, reference, reason, messages));
+                    return Err(rejection(self.redactor.url(), reference, reason, messages));
                 }
                 None => {
-                    let reason = match &report.unpack_error {
-                        Some(unpack) => format!("the remote could not unpack the pack: {unpack}"),
-                        None => "the remote did not report on this reference".to_owned(),
-                    };
+                    let reason = "the remote did not report on this reference".to_owned();
                     return Err(self.error(with_messages(reason, messages).into()));
                 }
             }
-        }
-        if let Some(unpack) = &report.unpack_error {
-            let reason = format!("the remote could not unpack the pack: {unpack}");
-            return Err(self.error(with_messages(reason, messages).into()));
         }
         Ok(())
     }
 
     fn classify_handshake_error(&self, err: &gix::Error) -> Error {
-        let text = err.to_string();
-        let chain = self.redactor.error(err);
-        let chain_text = {
-            let mut all = text.clone();
-            let mut source = std::error::Error::source(&*chain);
-            while let Some(next) = source {
-                all.push_str(&next.to_string());
-                source = next.source();
-            }
-            all
-        };
-        let lowered = chain_text.to_lowercase();
-        // gix's messages, not status codes: a port such as 40123 in a URL
-        // must not read as a 401.
-        if lowered.contains("credentials")
-            || lowered.contains("authentication")
-            || lowered.contains("permission denied")
-        {
+        // gix's messages along the chain, not status codes: a port such as
+        // 40123 in a URL must not read as a 401.
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        let mut refused = false;
+        while let Some(cause) = current {
+            let text = cause.to_string().to_lowercase();
+            refused |= ["credentials", "authentication", "permission denied"]
+                .iter()
+                .any(|word| text.contains(word));
+            current = cause.source();
+        }
+        let source = self.redactor.error(err);
+        if refused {
             return Error::AuthenticationFailed {
                 url: self.redactor.url(),
-                source: chain,
+                source,
             };
         }
-        self.error(chain)
+        self.error(source)
     }
 }
 
@@ -704,21 +603,6 @@ fn remote_refs(refs: &[gix::protocol::handshake::Ref]) -> Vec<(String, ObjectId)
         })
         .filter(|(name, id)| name.starts_with("refs/") && !id.is_null())
         .collect()
-}
-
-/// Whether `ancestor` is `descendant` or one of its ancestors.
-pub(crate) fn is_ancestor(
-    repo: &gix::Repository,
-    ancestor: ObjectId,
-    descendant: ObjectId,
-) -> bool {
-    if ancestor == descendant {
-        return true;
-    }
-    let Ok(walk) = repo.rev_walk([descendant]).all() else {
-        return false;
-    };
-    walk.filter_map(Result::ok).any(|info| info.id == ancestor)
 }
 
 /// Reads receive-pack's answer: the report-status and, in side-band mode,

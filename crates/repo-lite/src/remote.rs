@@ -121,17 +121,21 @@ impl Project {
     /// to push to.
     pub(crate) fn resolve_remote(&self, name_or_url: &str) -> Result<(Option<String>, String)> {
         if check_remote_name(name_or_url).is_ok() {
-            if let Some(remote) = self
-                .remotes()?
-                .into_iter()
-                .find(|remote| remote.name == name_or_url)
-            {
+            if let Some(remote) = self.find_remote(name_or_url)? {
                 let url = remote.push_url.unwrap_or(remote.url);
                 return Ok((Some(remote.name), url));
             }
         }
         crate::url::parse(name_or_url, &Redactor::new(name_or_url))?;
         Ok((None, name_or_url.to_owned()))
+    }
+
+    /// The remote named `name` in the project's config, if any.
+    pub(crate) fn find_remote(&self, name: &str) -> Result<Option<Remote>> {
+        Ok(self
+            .remotes()?
+            .into_iter()
+            .find(|remote| remote.name == name))
     }
 
     fn config_path(&self) -> PathBuf {
