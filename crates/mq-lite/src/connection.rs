@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::link::{SharedConnection, Timeouts};
 use crate::queue::Queue;
 use crate::reconnect::ReconnectPolicy;
-use crate::url::{mask_password, BrokerUrl, DEFAULT_URL};
+use crate::url::{mask_password, parse_list, DEFAULT_URL};
 
 /// The environment variable that [`ConnectOptions::from_env`] reads.
 pub const URL_ENV_VAR: &str = "AMQP_URL";
@@ -73,6 +73,19 @@ impl ConnectOptions {
     /// Options for the broker at `url` (`amqp://user:pass@host:port/vhost`).
     /// The URL's `heartbeat` and `connection_timeout` query parameters, when
     /// present, override the defaults.
+    ///
+    /// `url` may list several URLs separated by commas, the nodes of a
+    /// cluster: they are tried in turn, from the first on connecting and
+    /// from the one after the lost node on every reconnection, each within
+    /// its connection timeout. [`Connection::address`] says which one is in
+    /// use.
+    ///
+    /// ```
+    /// let options = mq_lite::ConnectOptions::new(
+    ///     "amqp://app:secret@rabbit1/%2f,amqp://app:secret@rabbit2/%2f,amqp://app:secret@rabbit3/%2f",
+    /// );
+    /// assert!(!format!("{options:?}").contains("secret"));
+    /// ```
     pub fn new(url: impl Into<String>) -> Self {
         ConnectOptions {
             url: url.into(),
@@ -85,7 +98,8 @@ impl ConnectOptions {
         }
     }
 
-    /// Options for the broker named by `AMQP_URL`, or
+    /// Options for the broker named by `AMQP_URL` (one URL, or several
+    /// separated by commas), or
     /// `amqp://guest:guest@localhost:5672/%2f` when it is unset or empty.
     pub fn from_env() -> Self {
         match std::env::var(URL_ENV_VAR) {
@@ -145,7 +159,7 @@ impl ConnectOptions {
         self
     }
 
-    /// The broker URL these options were made from.
+    /// The broker URL (or comma-separated URLs) these options were made from.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -164,13 +178,12 @@ impl ConnectOptions {
 /// [`close`](Self::close) is called.
 pub struct Connection {
     inner: SharedConnection,
-    url: BrokerUrl,
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("url", &self.url)
+            .field("address", &self.address())
             .finish_non_exhaustive()
     }
 }
@@ -186,31 +199,28 @@ impl Connection {
         Self::open_with(&ConnectOptions::from_env())
     }
 
-    /// Connects with explicit options.
+    /// Connects with explicit options, to the first of the options' URLs
+    /// that takes the connection. When none does, the error is the most
+    /// telling one (refused credentials over an unreachable node).
     pub fn open_with(options: &ConnectOptions) -> Result<Connection> {
-        let url = BrokerUrl::parse(&options.url)?;
-        let heartbeat = match url.heartbeat {
-            Some(seconds) => seconds,
-            None => whole_seconds(options.heartbeat)?,
-        };
+        let urls = parse_list(&options.url)?;
         let timeouts = Timeouts {
             publish: positive("publish_timeout", options.publish_timeout)?,
             request: positive("request_timeout", options.request_timeout)?,
         };
         let dialer = Dialer {
-            timeout: positive(
-                "connection_timeout",
-                url.connection_timeout.unwrap_or(options.connection_timeout),
-            )?,
-            heartbeat,
+            timeout: options.connection_timeout,
+            heartbeat: whole_seconds(options.heartbeat)?,
             policy: options.reconnect.clone(),
             tls_roots: options.tls_roots.clone(),
-            url: url.clone(),
+            urls,
         };
-        let dialed = dialer.dial()?;
+        for url in &dialer.urls {
+            positive("connection_timeout", dialer.timeout_of(url))?;
+        }
+        let (index, dialed) = dialer.dial(0)?;
         Ok(Connection {
-            inner: SharedConnection::new(dialed, dialer, timeouts),
-            url,
+            inner: SharedConnection::new(index, dialed, dialer, timeouts),
         })
     }
 
@@ -273,9 +283,10 @@ impl Connection {
         self.inner.blocked()
     }
 
-    /// The broker's `host:port`.
+    /// The `host:port` of the broker node this connection is on now: with
+    /// several URLs, the one that took the last (re)connection.
     pub fn address(&self) -> String {
-        self.url.address()
+        self.inner.address()
     }
 
     /// The connection the handles share, for the crate's own tests.

@@ -26,8 +26,11 @@ pub(crate) struct Dialed {
 /// Everything needed to open (and reopen) a connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Dialer {
-    pub url: BrokerUrl,
+    /// The broker's addresses (a cluster's nodes), tried in turn; never empty.
+    pub urls: Vec<BrokerUrl>,
+    /// For a URL without its own `connection_timeout`.
     pub timeout: Duration,
+    /// For a URL without its own `heartbeat`.
     pub heartbeat: u16,
     pub policy: Option<ReconnectPolicy>,
     /// Certificates (PEM) trusted for `amqps://` besides the system's.
@@ -36,29 +39,60 @@ pub(crate) struct Dialer {
 }
 
 impl Dialer {
-    /// Opens a new AMQP connection.
-    pub fn dial(&self) -> Result<Dialed> {
-        let url = &self.url;
-        let (stream, socket) = connect_tcp(url, self.timeout)?;
+    /// Opens a new AMQP connection to the first address that takes it,
+    /// trying them in turn from the one at `first`; returns that address's
+    /// index with the connection. When every address fails, the error is
+    /// the one most telling (refused credentials over an unreachable node).
+    pub fn dial(&self, first: usize) -> Result<(usize, Dialed)> {
+        let count = self.urls.len();
+        let mut telling: Option<Error> = None;
+        for index in (0..count).map(|offset| (first + offset) % count) {
+            match self.dial_one(&self.urls[index]) {
+                Ok(dialed) => return Ok((index, dialed)),
+                Err(err) => {
+                    let replaces = match &telling {
+                        None => true,
+                        Some(kept) => is_unreachable(kept) || !is_unreachable(&err),
+                    };
+                    if replaces {
+                        telling = Some(err);
+                    }
+                }
+            }
+        }
+        Err(telling.unwrap_or(Error::InvalidUrl {
+            url: String::new(),
+            reason: "no broker address was given".into(),
+        }))
+    }
+
+    /// The connection timeout of `url`: its own, or the options'.
+    pub fn timeout_of(&self, url: &BrokerUrl) -> Duration {
+        url.connection_timeout.unwrap_or(self.timeout)
+    }
+
+    fn dial_one(&self, url: &BrokerUrl) -> Result<Dialed> {
+        let timeout = self.timeout_of(url);
+        let (stream, socket) = connect_tcp(url, timeout)?;
         let options = amiquip::ConnectionOptions::default()
             .auth(amiquip::Auth::Plain {
                 username: url.user.clone(),
                 password: url.password.clone(),
             })
             .virtual_host(url.vhost.clone())
-            .heartbeat(self.heartbeat)
-            .connection_timeout(Some(self.timeout));
+            .heartbeat(url.heartbeat.unwrap_or(self.heartbeat))
+            .connection_timeout(Some(timeout));
         let tuning = amiquip::ConnectionTuning::default();
         let mut connection = if url.tls {
-            self.dial_tls(stream, options, tuning)?
+            self.dial_tls(url, timeout, stream, options, tuning)?
         } else {
             amiquip::Connection::insecure_open_stream(stream, options, tuning)
-                .map_err(|err| handshake_error(url, self.timeout, err))?
+                .map_err(|err| handshake_error(url, timeout, err))?
         };
         // A message to amiquip's I/O thread, no round trip to the broker.
         let blocked = connection
             .listen_for_connection_blocked()
-            .map_err(|err| handshake_error(url, self.timeout, err))?;
+            .map_err(|err| handshake_error(url, timeout, err))?;
         Ok(Dialed {
             connection,
             socket,
@@ -69,12 +103,14 @@ impl Dialer {
     #[cfg(feature = "tls")]
     fn dial_tls(
         &self,
+        url: &BrokerUrl,
+        timeout: Duration,
         stream: mio::net::TcpStream,
         options: amiquip::ConnectionOptions<amiquip::Auth>,
         tuning: amiquip::ConnectionTuning,
     ) -> Result<amiquip::Connection> {
         let tls_error = |source: BoxError| Error::Tls {
-            address: self.url.address(),
+            address: url.address(),
             source,
         };
         let mut builder = native_tls::TlsConnector::builder();
@@ -84,26 +120,35 @@ impl Dialer {
             builder.add_root_certificate(certificate);
         }
         let connector = builder.build().map_err(|err| tls_error(boxed(err)))?;
-        amiquip::Connection::open_tls_stream(connector, &self.url.host, stream, options, tuning)
-            .map_err(|err| match err {
+        amiquip::Connection::open_tls_stream(connector, &url.host, stream, options, tuning).map_err(
+            |err| match err {
                 amiquip::Error::TlsHandshake { .. } => tls_error(boxed(err)),
-                other => handshake_error(&self.url, self.timeout, other),
-            })
+                other => handshake_error(url, timeout, other),
+            },
+        )
     }
 
     /// Without the `tls` feature, URL parsing refuses `amqps://` already.
     #[cfg(not(feature = "tls"))]
     fn dial_tls(
         &self,
+        url: &BrokerUrl,
+        _: Duration,
         _: mio::net::TcpStream,
         _: amiquip::ConnectionOptions<amiquip::Auth>,
         _: amiquip::ConnectionTuning,
     ) -> Result<amiquip::Connection> {
         Err(Error::InvalidUrl {
-            url: self.url.address(),
+            url: url.address(),
             reason: "amqps:// needs mq-lite's `tls` feature".into(),
         })
     }
+}
+
+/// An address that could not be reached or did not answer in time, as
+/// opposed to a broker that answered and refused.
+fn is_unreachable(err: &Error) -> bool {
+    matches!(err, Error::BrokerUnreachable { .. } | Error::Timeout { .. })
 }
 
 /// Opens the TCP stream with `TCP_NODELAY`, trying each resolved address;

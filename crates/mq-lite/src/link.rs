@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use crate::amqp_error::{connection_is_lost, Call};
 use crate::dial::{Dialed, Dialer};
 use crate::error::{boxed, BoxError, Error, Result};
+use crate::reconnect::ReconnectPolicy;
 use crate::watchdog::{self, Patience, Socket};
 
 /// How long the broker may take, per kind of call.
@@ -40,6 +41,8 @@ struct Link {
     socket: Option<Socket>,
     /// Bumped at each reconnection.
     epoch: u64,
+    /// Which of the dialer's URLs the connection is on.
+    url_index: usize,
     state: State,
 }
 
@@ -114,7 +117,8 @@ struct Inner {
     /// True while the broker blocks the connection, for patient calls.
     patience: Patience,
     dialer: Dialer,
-    /// The broker's `host:port`, for errors.
+    /// The broker's `host:port` (several, comma-separated, for a cluster),
+    /// for the errors of calls.
     address: String,
     timeouts: Timeouts,
     closer: Closer,
@@ -149,7 +153,7 @@ pub(crate) enum NoAnswer {
 const MAX_RECOVERIES_PER_CALL: u32 = 5;
 
 impl SharedConnection {
-    pub fn new(dialed: Dialed, dialer: Dialer, timeouts: Timeouts) -> Self {
+    pub fn new(url_index: usize, dialed: Dialed, dialer: Dialer, timeouts: Timeouts) -> Self {
         let alarm = Alarm::new(dialed.blocked);
         let patience: Patience = {
             let alarm = alarm.clone();
@@ -159,6 +163,7 @@ impl SharedConnection {
             link: Mutex::new(Link {
                 socket: Some(Arc::clone(&dialed.socket)),
                 epoch: 0,
+                url_index,
                 state: State::Open,
             }),
             changed: Condvar::new(),
@@ -170,7 +175,12 @@ impl SharedConnection {
             closer: Closer::start(Arc::clone(&patience), timeouts.request),
             alarm,
             patience,
-            address: dialer.url.address(),
+            address: dialer
+                .urls
+                .iter()
+                .map(|url| url.address())
+                .collect::<Vec<_>>()
+                .join(","),
             dialer,
             timeouts,
         }))
@@ -214,9 +224,15 @@ impl SharedConnection {
         }
     }
 
+    /// The `host:port` of the URL the connection is (or was last) on.
+    pub fn address(&self) -> String {
+        let index = self.lock().url_index;
+        self.0.dialer.urls[index].address()
+    }
+
     fn lost(&self, source: impl Into<BoxError>) -> Error {
         Error::ConnectionLost {
-            address: self.0.address.clone(),
+            address: self.address(),
             source: source.into(),
         }
     }
@@ -244,6 +260,11 @@ impl SharedConnection {
     /// True when a reconnect policy is set.
     pub fn recovers(&self) -> bool {
         self.0.dialer.policy.is_some()
+    }
+
+    /// The reconnect policy, if any.
+    pub fn policy(&self) -> Option<&ReconnectPolicy> {
+        self.0.dialer.policy.as_ref()
     }
 
     /// The broker's reason while it blocks this connection, `None` otherwise.
@@ -377,6 +398,8 @@ impl SharedConnection {
         }
         link.state = State::Reconnecting;
         link.socket = None;
+        // The node just lost is tried last.
+        let first = (link.url_index + 1) % dialer.urls.len();
         drop(link);
         // A channel open on the lost connection ends at once.
         let old = self.current().take();
@@ -389,11 +412,11 @@ impl SharedConnection {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let dialed = dialer.dial();
+            let dialed = dialer.dial(first);
             let mut link = self.lock();
             if link.state == State::Closed {
                 drop(link);
-                if let Ok(dialed) = dialed {
+                if let Ok((_, dialed)) = dialed {
                     let _ = close_within(
                         dialed.connection,
                         &dialed.socket,
@@ -404,9 +427,10 @@ impl SharedConnection {
                 return Err(Error::ConnectionClosed);
             }
             match dialed {
-                Ok(dialed) => {
+                Ok((url_index, dialed)) => {
                     self.0.alarm.reset(dialed.blocked);
                     link.epoch += 1;
+                    link.url_index = url_index;
                     link.socket = Some(Arc::clone(&dialed.socket));
                     *self.current() = Some(Current {
                         connection: dialed.connection,

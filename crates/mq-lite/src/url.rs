@@ -126,6 +126,37 @@ impl BrokerUrl {
     }
 }
 
+/// Parses a list of broker URLs separated by commas (a cluster's nodes),
+/// `amqp://u:p@node1/%2f,amqp://u:p@node2/%2f`: a comma splits the list
+/// only where a URL starts after it, so one inside a user name or
+/// password does not. Every URL is checked before any is used.
+pub(crate) fn parse_list(raw: &str) -> Result<Vec<BrokerUrl>> {
+    if raw.trim_end().ends_with(',') {
+        return Err(Error::InvalidUrl {
+            url: mask_password(raw),
+            reason: "the list of URLs ends with a comma".into(),
+        });
+    }
+    split_list(raw).map(BrokerUrl::parse).collect()
+}
+
+/// The URLs of a comma-separated list, each trimmed.
+fn split_list(raw: &str) -> impl Iterator<Item = &str> {
+    let mut starts = vec![0];
+    for (at, _) in raw.match_indices(',') {
+        let rest = raw[at + 1..].trim_start().to_ascii_lowercase();
+        if rest.starts_with("amqp://") || rest.starts_with("amqps://") {
+            starts.push(at + 1);
+        }
+    }
+    let mut ends: Vec<usize> = starts[1..].iter().map(|start| start - 1).collect();
+    ends.push(raw.len());
+    starts
+        .into_iter()
+        .zip(ends)
+        .map(move |(start, end)| raw[start..end].trim())
+}
+
 /// Decodes the percent escapes of a URL part (user, password, vhost), as
 /// the RabbitMQ URI specification asks; `+` stays a plus sign.
 fn percent_decode(text: &str) -> String {
@@ -142,6 +173,10 @@ fn percent_decode(text: &str) -> String {
 /// after the first `:` of the authority (`amqp://user:secret` without a host
 /// fails to parse, and its password reads as a port).
 pub(crate) fn mask_password(raw: &str) -> String {
+    split_list(raw).map(mask_one).collect::<Vec<_>>().join(",")
+}
+
+fn mask_one(raw: &str) -> String {
     match url::Url::parse(raw) {
         // Without a host, `user:secret@host` parses as a URL of scheme
         // `user`: only a URL with an authority is masked as parsed.
@@ -257,6 +292,35 @@ mod tests {
             "amqp://user:***@host:notaport/"
         );
         assert_eq!(mask_password("amqp://host:5672/"), "amqp://host:5672/");
+        assert_eq!(
+            mask_password("amqp://u:s3cr3t@a/%2f, amqp://u:s3cr3t@b/%2f,"),
+            "amqp://u:***@a/%2f,amqp://u:***@b/%2f,"
+        );
+    }
+
+    #[test]
+    fn splits_a_list_where_a_url_starts() {
+        let urls =
+            parse_list("amqp://u:p,w@node1:5673/%2f, amqp://u:p,w@node2/%2f,AMQP://node3").unwrap();
+        let addresses: Vec<String> = urls.iter().map(BrokerUrl::address).collect();
+        assert_eq!(addresses, ["node1:5673", "node2:5672", "node3:5672"]);
+        assert_eq!(urls[1].password, "p,w");
+        let one = parse_list(DEFAULT_URL).unwrap();
+        assert_eq!(one, vec![BrokerUrl::parse(DEFAULT_URL).unwrap()]);
+    }
+
+    #[test]
+    fn a_list_with_one_bad_url_is_refused_whole_without_its_password() {
+        for raw in [
+            "amqp://node1/%2f,amqp://u:s3cr3t@node2:notaport/",
+            "amqp://node1/%2f,",
+            "amqp://node1/%2f, ",
+            "",
+        ] {
+            let err = parse_list(raw).unwrap_err();
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{raw}: {err:?}");
+            assert!(!format!("{err} {err:?}").contains("s3cr3t"), "{err:?}");
+        }
     }
 
     #[test]

@@ -67,7 +67,12 @@ impl ConsumeOptions {
 /// [`idle_timeout`](ConsumeOptions::idle_timeout) the iteration also ends
 /// after that long without a message. Under a
 /// [`ReconnectPolicy`](crate::ReconnectPolicy) the consumer survives a broker
-/// restart: it reconnects, declares its queue again and goes on.
+/// restart or the loss of its cluster node: it reconnects (to the next node,
+/// with several URLs), declares its queue again and goes on. Under a policy
+/// it also starts consuming again when the broker cancels it (a queue
+/// whose leader moved, a queue deleted and declared again), up to five
+/// times in a row without a delivery in between, backing off as for a
+/// reconnection; then it ends with [`Error::ConsumerCancelled`].
 ///
 /// [`cancel`](Self::cancel), or dropping the consumer, cancels it and
 /// closes its channel: the broker requeues the messages it had sent and
@@ -85,7 +90,13 @@ pub struct Consumer {
     finished: bool,
     /// `None` between a lost connection and the next session.
     session: Option<Session>,
+    /// The broker's cancellations since the last delivery.
+    cancellations: u32,
 }
+
+/// How many times in a row the broker may cancel a consumer before it
+/// gives up: a queue deleted for good would otherwise be consumed for ever.
+const MAX_CANCELLATIONS_IN_A_ROW: u32 = 5;
 
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,6 +129,7 @@ impl Consumer {
             idle_timeout: options.idle_timeout,
             finished: false,
             session: None,
+            cancellations: 0,
         };
         consumer.session = Some(consumer.start_session()?);
         Ok(consumer)
@@ -173,6 +185,33 @@ impl Consumer {
         }
     }
 
+    /// Starts consuming again after the broker cancelled the consumer,
+    /// under the reconnect policy: the queue may be missing for a moment
+    /// (its node restarting), so a consume that finds no queue is tried
+    /// again, within the same budget of cancellations in a row.
+    fn resume_after_cancel(&mut self) -> Result<Session> {
+        let Some(policy) = self.connection.policy().cloned() else {
+            return Err(self.cancelled());
+        };
+        loop {
+            self.cancellations += 1;
+            if self.cancellations > MAX_CANCELLATIONS_IN_A_ROW {
+                return Err(self.cancelled());
+            }
+            std::thread::sleep(policy.delay_after(self.cancellations));
+            match self.start_session() {
+                Err(Error::QueueNotFound { .. }) => continue,
+                started => return started,
+            }
+        }
+    }
+
+    fn cancelled(&self) -> Error {
+        Error::ConsumerCancelled {
+            queue: self.queue.to_string(),
+        }
+    }
+
     fn call(&self, operation: &'static str) -> Call<'_> {
         self.connection.request(operation, &self.queue)
     }
@@ -206,6 +245,7 @@ impl Consumer {
             };
             let err = match message {
                 ConsumerMessage::Delivery(delivery) => {
+                    self.cancellations = 0;
                     let settler = Settler::Session(session.handle.clone());
                     return Ok(Some(Delivery::new(
                         delivery,
@@ -213,11 +253,14 @@ impl Consumer {
                         Arc::clone(&self.queue),
                     )));
                 }
-                ConsumerMessage::ServerCancelled | ConsumerMessage::ClientCancelled => {
-                    Error::ConsumerCancelled {
-                        queue: self.queue.to_string(),
+                ConsumerMessage::ServerCancelled => {
+                    if let Some(session) = self.session.take() {
+                        session.stop(&self.connection, false);
                     }
+                    self.session = Some(self.resume_after_cancel()?);
+                    continue;
                 }
+                ConsumerMessage::ClientCancelled => self.cancelled(),
                 ConsumerMessage::ServerClosedChannel(err) => {
                     // Only the channel is gone: the next call starts
                     // consuming on a new one, on the same connection.
