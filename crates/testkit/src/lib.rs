@@ -3,7 +3,8 @@
 //! by the tests of a process ([`shared_broker`]), brokers of a test's own
 //! ([`Broker::start`]: memory alarms, pauses, settings of its own) and
 //! brokers that restart at the same address ([`RestartableBroker`]). Each
-//! broker start is bounded (90 s, tried twice).
+//! broker start is bounded (90 s, tried twice). A three-node [`Cluster`]
+//! serves tests of failover and partitions.
 //!
 //! Each image is named by an environment variable; unset, the image is the
 //! one `scripts/test-images` resolves (present, else pulled, else the
@@ -20,6 +21,8 @@ mod broker;
 pub use broker::{
     docker, free_port, remove_container_at_exit, shared_broker, Broker, RestartableBroker,
 };
+mod cluster;
+pub use cluster::Cluster;
 
 /// A container image that tests need.
 #[derive(Debug, Clone, Copy)]
