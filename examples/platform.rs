@@ -15,7 +15,6 @@ mod common;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
@@ -27,7 +26,7 @@ use ondemand_platform::images::Images;
 use ondemand_platform::server::{
     wait_for_shutdown_signal, HubConfig, Phase, RunningServer, ServerConfig, DEFAULT_RESULT_QUEUE,
 };
-use ondemand_platform::{ApiClient, PlatformError, Worker, WorkerConfig};
+use ondemand_platform::{ApiClient, CommitterConfig, LocalBackEnd, PlatformError, WorkerConfig};
 
 /// Run the Graphviz render platform and serve it over HTTP.
 #[derive(Parser)]
@@ -61,20 +60,15 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let images = Images::prepare(root)?;
     let (broker, _started_broker) = find_or_start_broker(&docker, &images.rabbitmq)?;
 
-    let mut config = WorkerConfig::new(&images.graphviz, &args.project);
-    config.queue = args.queue.clone();
-    let mut worker = Worker::start(&broker, config)?;
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| -> Result<(), Box<dyn std::error::Error>> {
-        let stop_flag = &stop;
-        let worker = scope.spawn(move || worker.run(stop_flag, |_| {}));
-        let served = serve(args, root, &broker);
-        stop.store(true, Ordering::SeqCst);
-        let handled = worker.join().map_err(|_| "the worker thread panicked")??;
-        served?;
-        println!("the worker handled {handled} job(s)");
-        Ok(())
-    })?;
+    let mut worker = WorkerConfig::new(&images.graphviz);
+    worker.queue = args.queue.clone();
+    let mut committer = CommitterConfig::new(&args.project);
+    committer.queue = args.queue.clone();
+    let back_end = LocalBackEnd::start(&broker, worker, committer)?;
+    let served = serve(args, root, &broker);
+    let (handled, answered) = back_end.stop()?;
+    served?;
+    println!("the worker handled {handled} job(s), the committer answered {answered}");
     let project = std::fs::canonicalize(&args.project).unwrap_or_else(|_| args.project.clone());
     println!(
         "git project: {} (try: git -C {} log --stat -3)",

@@ -1,16 +1,19 @@
 //! A render worker: takes Graphviz jobs from the queue, renders each in a
-//! container, commits source and output to a git project, and answers on
-//! the job's reply-to queue. Start several to share the queue.
+//! container, and hands the output to the committer (which commits it and
+//! answers; run one with `cargo run --bin ondemand -- committer`), or
+//! answers a failed job itself on its reply-to queue. Start several, on any
+//! hosts, to share the queue.
 //!
 //! ```text
-//! cargo run --example render_worker -- [--project target/platform/renders] [--queue render.jobs]
+//! cargo run --example render_worker -- [--queue render.jobs]
 //! ```
 //!
-//! Reads the broker URL from `AMQP_URL`, the image from `GRAPHVIZ_IMAGE`.
+//! Reads the broker URL from `AMQP_URL` (several, comma-separated, for a
+//! cluster), the image from `GRAPHVIZ_IMAGE`, and the Docker engine from
+//! `DOCKER_HOST` (with `DOCKER_CERT_PATH` for TLS).
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -22,15 +25,12 @@ use common::report;
 use mq_lite::ConnectOptions;
 use ondemand_platform::{PlatformError, Worker, WorkerConfig, DEFAULT_JOB_QUEUE};
 
-/// Render Graphviz jobs from a RabbitMQ queue into a git project.
+/// Render Graphviz jobs from a RabbitMQ queue for the committer.
 #[derive(Parser)]
 struct Args {
     /// The queue to take jobs from.
     #[arg(long, default_value = DEFAULT_JOB_QUEUE)]
     queue: String,
-    /// The git project for sources and outputs (created if missing).
-    #[arg(long, default_value = "target/platform/renders")]
-    project: PathBuf,
     /// The Graphviz image [default: $GRAPHVIZ_IMAGE or ondemand-platform/graphviz:latest].
     #[arg(long)]
     image: Option<String>,
@@ -52,7 +52,6 @@ fn run(args: &Args) -> Result<(), PlatformError> {
             .clone()
             .or_else(|| std::env::var("GRAPHVIZ_IMAGE").ok())
             .unwrap_or_else(ondemand_platform::images::default_graphviz),
-        &args.project,
     );
     config.queue = args.queue.clone();
     config.timeout = Duration::from_secs(args.timeout_secs);

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Consumer, Message, Queue, QueueOptions};
+use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Consumer, Message, Queue};
 
 use crate::error::PlatformError;
 use crate::job::{Job, JobResult};
+use crate::queues::Queues;
 use crate::worker::{now_ms, SUBMITTED_AT_HEADER};
 
 /// `job` as a message: its results go to `reply_to`, and it carries the
@@ -29,10 +30,11 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects, declares the job queue (durable) and a reply queue.
+    /// Connects, declares the job queue (a quorum queue, with its
+    /// dead-letter queue) and a reply queue.
     pub fn connect(broker: &ConnectOptions, job_queue: &str) -> Result<Client, PlatformError> {
         let connection = Connection::open_with(broker)?;
-        let jobs = connection.declare_queue(job_queue, &QueueOptions::default())?;
+        let jobs = Queues::for_jobs(job_queue).declare_jobs(&connection)?;
         let replies = connection.declare_reply_queue()?;
         let results = replies.consume(&ConsumeOptions::default().prefetch(50))?;
         Ok(Client {

@@ -29,6 +29,20 @@ pub enum PlatformError {
         /// What went wrong.
         reason: String,
     },
+    /// A thread could not be started.
+    #[error("starting thread {thread}: {source}")]
+    ThreadSpawnFailed {
+        /// The thread's name.
+        thread: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A thread of the platform's panicked.
+    #[error("thread {thread} panicked")]
+    ThreadPanicked {
+        /// The thread's name.
+        thread: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -116,6 +116,68 @@ impl JobResult {
     }
 }
 
+/// A rendered job on its way from a worker to the committer: the job, its
+/// output and where its time went so far.
+///
+/// On the wire: a 4-byte big-endian length, that many bytes of JSON (the
+/// job and the timings), then the output as it is (no base64 inflating it
+/// by a third).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedJob {
+    /// The job.
+    pub job: Job,
+    /// What `dot` wrote.
+    pub output: Vec<u8>,
+    /// Queue and container time; the committer adds the commit's.
+    pub timings: Timings,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RenderedHead {
+    job: Job,
+    timings: Timings,
+}
+
+impl RenderedJob {
+    /// The message body.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Strings and numbers always serialize; were it ever to fail, the
+        // empty head is refused by the committer, never misread.
+        let head = serde_json::to_vec(&RenderedHead {
+            job: self.job.clone(),
+            timings: self.timings,
+        })
+        .unwrap_or_default();
+        let length = u32::try_from(head.len()).unwrap_or(u32::MAX);
+        let mut bytes = Vec::with_capacity(4 + head.len() + self.output.len());
+        bytes.extend_from_slice(&length.to_be_bytes());
+        bytes.extend_from_slice(&head);
+        bytes.extend_from_slice(&self.output);
+        bytes
+    }
+
+    /// Reads a message body written by [`to_bytes`](Self::to_bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<RenderedJob, String> {
+        let (length, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or("shorter than its 4-byte length")?;
+        let length = u32::from_be_bytes(*length) as usize;
+        if rest.len() < length {
+            return Err(format!(
+                "its head says {length} bytes, and {} follow",
+                rest.len()
+            ));
+        }
+        let (head, output) = rest.split_at(length);
+        let head: RenderedHead = serde_json::from_slice(head).map_err(|err| err.to_string())?;
+        Ok(RenderedJob {
+            job: head.job,
+            output: output.to_vec(),
+            timings: head.timings,
+        })
+    }
+}
+
 /// Checks a job id: it becomes part of file names and commit messages.
 pub fn valid_job_id(id: &str) -> bool {
     !id.is_empty()
@@ -151,6 +213,28 @@ mod tests {
             job_id_for("sv", "gdigraph{}"),
             job_id_for("svg", "digraph{}")
         );
+    }
+
+    #[test]
+    fn a_rendered_job_round_trips_and_a_truncated_one_is_refused() {
+        let rendered = RenderedJob {
+            job: Job {
+                id: "j1".into(),
+                format: "png".into(),
+                source: "digraph { a }".into(),
+            },
+            output: vec![0x89, b'P', b'N', b'G', 0, 255],
+            timings: Timings {
+                queue_ms: 3,
+                container_ms: 400,
+                git_ms: 0,
+            },
+        };
+        let bytes = rendered.to_bytes();
+        assert_eq!(RenderedJob::from_bytes(&bytes).unwrap(), rendered);
+        for cut in [0, 3, 10] {
+            assert!(RenderedJob::from_bytes(&bytes[..cut]).is_err(), "{cut}");
+        }
     }
 
     #[test]

@@ -10,7 +10,11 @@
 //! accumulate. Reading
 //! a job back is a lookup of its path at `HEAD`, not a scan of history.
 
-use repo_lite::Project;
+use std::path::Path;
+
+use repo_lite::{InitOptions, Project};
+
+use crate::error::PlatformError;
 use sha2::Digest;
 
 use crate::job::valid_job_id;
@@ -46,6 +50,27 @@ pub fn parse_commit_message(message: &str) -> Option<(String, String)> {
     let (id, format) = rest.split_once(" (")?;
     let format = format.strip_suffix(')')?;
     valid_job_id(id).then(|| (id.to_owned(), format.to_owned()))
+}
+
+/// Opens the git project at `path`, creating it if missing: a bare
+/// repository, so that a commit writes only its objects and the branch and
+/// its cost stays flat as jobs accumulate (a work tree's index is rewritten
+/// whole by every commit). A project made earlier with a work tree is
+/// opened as it is.
+pub fn open_or_init(path: &Path) -> Result<Project, PlatformError> {
+    if let Ok(project) = Project::open(path) {
+        return Ok(project);
+    }
+    std::fs::create_dir_all(path).map_err(|source| PlatformError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    match Project::init(path, &InitOptions::default().bare(true)) {
+        Ok(project) => Ok(project),
+        // The committer and the server start together and race to create
+        // the project: the loser opens it.
+        Err(init_error) => Project::open(path).map_err(|_| init_error.into()),
+    }
 }
 
 /// A job rendered and committed, as `HEAD` holds it.

@@ -1,19 +1,20 @@
 //! The render worker: takes jobs from the queue, renders them in a
-//! container, commits source and output, answers, and only then acks.
+//! container, hands the output to the committer (or answers a failure
+//! itself), and only then acks. It needs no disk of its own: a worker runs
+//! on any host that reaches the broker and a Docker engine.
 
-use std::collections::hash_map::{Entry, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dock_lite::{Docker, RunOptions};
-use mq_lite::{
-    ConnectOptions, Connection, ConsumeOptions, Delivery, HeaderValue, Message, Queue, QueueOptions,
-};
-use repo_lite::{InitOptions, Outcome, Project};
+use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Delivery, HeaderValue, Message, Queue};
 
 use crate::error::PlatformError;
-use crate::job::{valid_job_id, Job, JobResult, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS};
+use crate::job::{
+    valid_job_id, Job, JobResult, RenderedJob, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS,
+};
+use crate::queues::{quorum, Queues};
+use crate::replies::Replies;
 use crate::store;
 
 /// The label on every render container; its value is the job id.
@@ -31,12 +32,11 @@ pub const NOTIFY_RENDERING_HEADER: &str = "notify_rendering";
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WorkerConfig {
-    /// The queue to take jobs from.
+    /// The queue to take jobs from (the other queues are named after it,
+    /// see [`Queues`]).
     pub queue: String,
     /// The Graphviz image (`dot` as entrypoint).
     pub image: String,
-    /// The git project where sources and outputs are committed (created if missing).
-    pub project: PathBuf,
     /// A render taking longer fails.
     pub timeout: Duration,
     /// Memory limit of a render container.
@@ -55,63 +55,63 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     /// Defaults: queue `render.jobs`, 10 s timeout, 256 MiB, 256 KiB sources,
-    /// prefetch 1, 16 MiB of output, 64 processes, user `65534:65534`
-    /// (nobody).
-    pub fn new(image: impl Into<String>, project: impl Into<PathBuf>) -> Self {
+    /// prefetch 1, 8 MiB of output (a rendered job travels to the
+    /// committer as one message, and RabbitMQ 4 refuses messages over
+    /// 16 MiB), 64 processes, user `65534:65534` (nobody).
+    pub fn new(image: impl Into<String>) -> Self {
         WorkerConfig {
             queue: DEFAULT_JOB_QUEUE.to_owned(),
             image: image.into(),
-            project: project.into(),
             timeout: Duration::from_secs(10),
             memory_bytes: 256 * 1024 * 1024,
             max_source_bytes: 256 * 1024,
             prefetch: 1,
-            max_output_bytes: 16 * 1024 * 1024,
+            max_output_bytes: 8 * 1024 * 1024,
             pids_limit: 64,
             user: "65534:65534".to_owned(),
         }
     }
 }
 
-/// A worker connected to the broker, Docker and its git project.
+/// A worker connected to the broker and to Docker.
 pub struct Worker {
     config: WorkerConfig,
     connection: Connection,
     jobs: Queue,
+    /// Where rendered jobs go, for the committer.
+    rendered: Queue,
     docker: Docker,
-    project: Project,
-    /// Handles on clients' reply queues, kept so that each answer does not
-    /// open (and close) a channel of its own.
-    replies: HashMap<String, Queue>,
+    replies: Replies,
 }
 
 /// The in-memory `/tmp` of a render container (within its memory limit).
 const SCRATCH_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reply handles kept at most; past that the cache starts afresh.
-const MAX_REPLY_HANDLES: usize = 64;
-
 impl Worker {
-    /// Connects to the broker and Docker, declares the job queue (durable)
-    /// and opens (or creates) the git project.
+    /// Connects to the broker and to Docker (`DOCKER_HOST`: the local
+    /// socket, or another host over TCP with TLS from `DOCKER_CERT_PATH`),
+    /// and declares the job queue, its dead-letter queue and the queue of
+    /// rendered jobs.
     pub fn start(broker: &ConnectOptions, config: WorkerConfig) -> Result<Worker, PlatformError> {
         let connection = Connection::open_with(broker)?;
-        let jobs = connection.declare_queue(&config.queue, &QueueOptions::default())?;
+        let queues = Queues::for_jobs(&config.queue);
+        let jobs = queues.declare_jobs(&connection)?;
+        let rendered = connection.declare_queue(&queues.rendered, &quorum())?;
         let docker = Docker::connect()?;
         docker.ping()?;
-        let project = open_or_init(&config.project)?;
         Ok(Worker {
             config,
             connection,
             jobs,
+            rendered,
             docker,
-            project,
-            replies: HashMap::new(),
+            replies: Replies::default(),
         })
     }
 
     /// Handles jobs until `stop` is set (checked at least every 200 ms),
-    /// calling `on_result` after each. Returns how many jobs were handled.
+    /// calling `on_result` after each (a rendered job's result has no
+    /// commit yet: the committer makes it). Returns how many jobs were handled.
     /// Stops with an error when the broker, Docker or git fail: the job at
     /// hand is then handed back to the queue, not lost.
     pub fn run(
@@ -140,12 +140,12 @@ impl Worker {
             ..Timings::default()
         };
         let reply_to = delivery.properties().reply_to.clone();
-        let result = match delivery.json::<Job>() {
+        let outcome = match delivery.json::<Job>() {
             Ok(job) => match self
                 .notify_rendering(&delivery, &job, reply_to.as_deref())
-                .and_then(|()| self.render(&job, timings))
+                .and_then(|()| self.render(job, timings))
             {
-                Ok(result) => result,
+                Ok(outcome) => outcome,
                 Err(err) => {
                     // Not the job's fault: give it back for another try.
                     let _ = delivery.nack(true);
@@ -158,16 +158,54 @@ impl Worker {
                     .correlation_id
                     .clone()
                     .unwrap_or_default();
-                JobResult::failed(&id, format!("not a render job: {err}"), timings)
+                Rendering::Failed(JobResult::failed(
+                    &id,
+                    format!("not a render job: {err}"),
+                    timings,
+                ))
             }
         };
-        if let Some(reply_to) = reply_to {
-            self.reply(&reply_to, &result)?;
-        }
+        let result = match outcome {
+            Rendering::Done(rendered) => {
+                // Rendered; its commit is the committer's to make.
+                let result = JobResult {
+                    id: rendered.job.id.clone(),
+                    status: Status::Rendered,
+                    commit: None,
+                    output_path: Some(store::output_path(&rendered.job.id, &rendered.job.format)),
+                    error: None,
+                    timings: rendered.timings,
+                };
+                self.hand_over(&rendered, reply_to.as_deref())?;
+                result
+            }
+            Rendering::Failed(result) => {
+                if let Some(reply_to) = &reply_to {
+                    self.reply(reply_to, &result)?;
+                }
+                result
+            }
+        };
         // Acked only now: a worker that dies before this line leaves the job
-        // to be delivered again, and the second commit finds nothing to change.
+        // to be delivered again, and the committer commits it once.
         delivery.ack()?;
         Ok(result)
+    }
+
+    /// Publishes a rendered job to the committer, confirmed, with the
+    /// submitter's reply-to for the committer to answer.
+    fn hand_over(
+        &mut self,
+        rendered: &RenderedJob,
+        reply_to: Option<&str>,
+    ) -> Result<(), PlatformError> {
+        let mut message = Message::new(rendered.to_bytes())
+            .content_type("application/vnd.ondemand.rendered")
+            .correlation_id(rendered.job.id.clone());
+        if let Some(reply_to) = reply_to {
+            message = message.reply_to(reply_to);
+        }
+        Ok(self.rendered.publish_message(&message)?)
     }
 
     /// Tells the submitter that the job is being rendered, if it asked.
@@ -188,27 +226,15 @@ impl Worker {
     }
 
     fn reply(&mut self, reply_to: &str, result: &JobResult) -> Result<(), PlatformError> {
-        let message = Message::json(result)?.correlation_id(result.id.clone());
-        if self.replies.len() >= MAX_REPLY_HANDLES && !self.replies.contains_key(reply_to) {
-            self.replies.clear();
-        }
-        let handle = match self.replies.entry(reply_to.to_owned()) {
-            Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(new) => new.insert(self.connection.existing_queue(reply_to)?),
-        };
-        let published = handle.publish_message(&message);
-        match published {
-            // The client went away: nobody waits for this answer, or the next.
-            Err(mq_lite::Error::Unroutable { .. }) => {
-                self.replies.remove(reply_to);
-                Ok(())
-            }
-            other => Ok(other?),
-        }
+        self.replies.send(&self.connection, reply_to, result)
     }
 
-    fn render(&mut self, job: &Job, mut timings: Timings) -> Result<JobResult, PlatformError> {
-        let failed = |error: String, timings| Ok(JobResult::failed(&job.id, error, timings));
+    fn render(&mut self, job: Job, mut timings: Timings) -> Result<Rendering, PlatformError> {
+        let failed = |error: String, timings| {
+            Ok(Rendering::Failed(JobResult::failed(
+                &job.id, error, timings,
+            )))
+        };
         if !valid_job_id(&job.id) {
             return failed(format!("invalid job id {:?}", job.id), timings);
         }
@@ -289,75 +315,20 @@ impl Worker {
                 timings,
             );
         }
-        let started = Instant::now();
-        let output_path = store::output_path(&job.id, &job.format);
-        let commit = self.commit(job, &output_path, &output.stdout)?;
-        timings.git_ms = millis(started.elapsed());
-        Ok(JobResult {
-            id: job.id.clone(),
-            status: Status::Rendered,
-            commit: Some(commit),
-            output_path: Some(output_path),
-            error: None,
+        Ok(Rendering::Done(RenderedJob {
+            job,
+            output: output.stdout,
             timings,
-        })
-    }
-
-    /// Commits source and output in one commit; returns its id. Retries
-    /// when another worker committed to the same project meanwhile.
-    fn commit(
-        &mut self,
-        job: &Job,
-        output_path: &str,
-        output: &[u8],
-    ) -> Result<String, PlatformError> {
-        let files = [
-            (store::source_path(&job.id), job.source.as_bytes()),
-            (output_path.to_owned(), output),
-        ];
-        let message = store::commit_message(&job.id, &job.format);
-        let mut attempt = 0;
-        loop {
-            match self.project.write_files(&files, &message) {
-                Ok(Outcome::Committed { id }) => return Ok(id),
-                // Delivered again after an earlier worker committed it (or
-                // rendered again): HEAD holds these very files.
-                Ok(Outcome::Unchanged) => {
-                    return Ok(self.project.head_commit()?.unwrap_or_default())
-                }
-                // Another worker committed first (or held the branch's
-                // lock): commit again on top of its commit.
-                Err(repo_lite::Error::BranchMoved { .. } | repo_lite::Error::Commit { .. })
-                    if attempt < 5 =>
-                {
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(20 * attempt));
-                    self.project = Project::open(&self.config.project)?;
-                }
-                Err(err) => return Err(err.into()),
-            }
-        }
+        }))
     }
 }
 
-/// Opens the git project at `path`, creating it if missing: a bare
-/// repository, so that a commit writes only its objects and the branch and
-/// its cost stays flat as jobs accumulate (a work tree's index is rewritten
-/// whole by every commit). A project made earlier with a work tree is
-/// opened as it is.
-pub(crate) fn open_or_init(path: &std::path::Path) -> Result<Project, PlatformError> {
-    if let Ok(project) = Project::open(path) {
-        return Ok(project);
-    }
-    std::fs::create_dir_all(path).map_err(|source| PlatformError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    match Project::init(path, &InitOptions::default().bare(true)) {
-        Ok(project) => Ok(project),
-        // Workers started together race to create the project: the loser opens it.
-        Err(init_error) => Project::open(path).map_err(|_| init_error.into()),
-    }
+/// What became of a job in a worker's hands.
+enum Rendering {
+    /// Rendered: for the committer.
+    Done(RenderedJob),
+    /// Refused or failed: answered by the worker.
+    Failed(JobResult),
 }
 
 fn waited_ms(delivery: &Delivery) -> u64 {

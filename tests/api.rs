@@ -4,13 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use mq_lite::ConnectOptions;
 use ondemand_platform::server::{encode_source, HubConfig, RunningServer, ServerConfig};
-use ondemand_platform::{Worker, WorkerConfig};
+use ondemand_platform::{CommitterConfig, LocalBackEnd, WorkerConfig};
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -25,6 +24,16 @@ struct Platform {
     hub: HubConfig,
     _server: RunningServer,
     _dir: tempfile::TempDir,
+}
+
+/// A worker (set up by `configure`) and a committer for `hub`'s queue and project.
+fn back_end(hub: &HubConfig, configure: impl FnOnce(&mut WorkerConfig)) -> LocalBackEnd {
+    let mut worker = WorkerConfig::new(testkit::GRAPHVIZ.require());
+    worker.queue = hub.job_queue.clone();
+    configure(&mut worker);
+    let mut committer = CommitterConfig::new(&hub.project);
+    committer.queue = hub.job_queue.clone();
+    LocalBackEnd::start(&hub.broker, worker, committer).expect("start a worker and a committer")
 }
 
 fn hub_config(project: &Path, suffix: &str) -> HubConfig {
@@ -44,13 +53,12 @@ fn platform() -> &'static Platform {
         let dir = tempfile::tempdir().unwrap();
         let project = dir.path().join("renders");
         let hub = hub_config(&project, "main");
-        let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), &project);
-        config.queue = hub.job_queue.clone();
-        config.timeout = Duration::from_secs(10);
-        config.max_output_bytes = MAX_OUTPUT_BYTES;
-        let mut worker = Worker::start(&hub.broker, config).expect("start the worker");
-        let stop = Arc::new(AtomicBool::new(false));
-        std::thread::spawn(move || worker.run(&stop, |_| {}));
+        let back_end = back_end(&hub, |config| {
+            config.timeout = Duration::from_secs(10);
+            config.max_output_bytes = MAX_OUTPUT_BYTES;
+        });
+        // Runs as long as the test process.
+        std::mem::forget(back_end);
         let mut server_config = ServerConfig::default();
         server_config.max_source_bytes = 64 * 1024;
         server_config.max_url_bytes = 8 * 1024;
@@ -709,12 +717,7 @@ fn a_job_in_flight_across_a_server_restart_is_found_when_its_result_arrives() {
     let second = RunningServer::start(local(), &hub, ServerConfig::default()).expect("restart");
     // Now a worker takes the job; its result lands on the durable result
     // queue, which the second server reads.
-    let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), &hub.project);
-    config.queue = hub.job_queue.clone();
-    let mut worker = Worker::start(&hub.broker, config).expect("worker");
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopper = stop.clone();
-    let worker = std::thread::spawn(move || worker.run(&stopper, |_| {}));
+    let back_end = back_end(&hub, |_| {});
     let (status, found) = json_of(
         client()
             .get(format!(
@@ -725,8 +728,7 @@ fn a_job_in_flight_across_a_server_restart_is_found_when_its_result_arrives() {
             .send()
             .unwrap(),
     );
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    worker.join().unwrap().unwrap();
+    back_end.stop().unwrap();
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["status"], "rendered", "{found}");
     assert!(found["commit"].is_string(), "{found}");
@@ -738,13 +740,7 @@ fn a_graph_past_the_memory_limit_fails_saying_so() {
     let dir = tempfile::tempdir().unwrap();
     let mut hub = hub_config(&dir.path().join("renders"), "memory");
     hub.job_queue = format!("{}.memory", hub.job_queue);
-    let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), &hub.project);
-    config.queue = hub.job_queue.clone();
-    config.memory_bytes = 64 * 1024 * 1024;
-    let mut worker = Worker::start(&hub.broker, config).expect("worker");
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopper = stop.clone();
-    let worker = std::thread::spawn(move || worker.run(&stopper, |_| {}));
+    let back_end = back_end(&hub, |config| config.memory_bytes = 64 * 1024 * 1024);
     let server = RunningServer::start(local(), &hub, ServerConfig::default()).expect("start");
     // A bitmap of this resolution is allocated at once, far past 64 MiB:
     // the kernel kills dot at once (a graph that grows slowly towards the
@@ -759,8 +755,7 @@ fn a_graph_past_the_memory_limit_fails_saying_so() {
             .send()
             .unwrap(),
     );
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    worker.join().unwrap().unwrap();
+    back_end.stop().unwrap();
     assert_eq!(status, StatusCode::OK, "{job}");
     assert_eq!(job["status"], "failed", "{job}");
     assert!(

@@ -6,13 +6,11 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mq_lite::ConnectOptions;
 use ondemand_platform::server::{HubConfig, RunningServer, ServerConfig};
-use ondemand_platform::{Worker, WorkerConfig};
+use ondemand_platform::{CommitterConfig, LocalBackEnd, WorkerConfig};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
@@ -216,7 +214,7 @@ impl Drop for Session<'_> {
 }
 
 /// A server and a worker on queues of this test.
-fn platform(project: &Path) -> (RunningServer, Arc<AtomicBool>) {
+fn platform(project: &Path) -> (RunningServer, LocalBackEnd) {
     let run = std::process::id();
     let hub = HubConfig {
         broker: ConnectOptions::new(testkit::shared_broker().url()),
@@ -224,22 +222,22 @@ fn platform(project: &Path) -> (RunningServer, Arc<AtomicBool>) {
         result_queue: format!("browser-test.results.{run}"),
         project: project.to_owned(),
     };
-    let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), project);
-    config.queue = hub.job_queue.clone();
-    let mut worker = Worker::start(&hub.broker, config).expect("start the worker");
-    let stop = Arc::new(AtomicBool::new(false));
-    let stopper = stop.clone();
-    std::thread::spawn(move || worker.run(&stopper, |_| {}));
+    let mut worker = WorkerConfig::new(testkit::GRAPHVIZ.require());
+    worker.queue = hub.job_queue.clone();
+    let mut committer = CommitterConfig::new(project);
+    committer.queue = hub.job_queue.clone();
+    let back_end = LocalBackEnd::start(&hub.broker, worker, committer)
+        .expect("start a worker and a committer");
     let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let server = RunningServer::start(listen, &hub, ServerConfig::default()).expect("server");
-    (server, stop)
+    (server, back_end)
 }
 
 #[test]
 fn the_page_renders_a_graph_and_an_svg_with_a_script_link_runs_nothing() {
     let driver = Driver::start();
     let dir = tempfile::tempdir().unwrap();
-    let (server, stop) = platform(&dir.path().join("renders"));
+    let (server, back_end) = platform(&dir.path().join("renders"));
     let base = format!("http://{}", server.address());
     let browser = driver.session();
 
@@ -296,5 +294,5 @@ fn the_page_renders_a_graph_and_an_svg_with_a_script_link_runs_nothing() {
     std::thread::sleep(Duration::from_millis(500));
     assert_ne!(browser.run("return document.title"), json!("pwned"));
 
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    back_end.stop().expect("the worker and the committer");
 }

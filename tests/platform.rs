@@ -1,5 +1,6 @@
 //! The platform end to end: a real broker, the real Docker engine, a real
-//! git project checked with the git CLI.
+//! git project checked with the git CLI. Workers render and the committer
+//! (one writer) commits, as in production.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,8 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dock_lite::{Docker, ListOptions};
-use mq_lite::ConnectOptions;
-use ondemand_platform::{Client, Job, JobResult, Status, Worker, WorkerConfig, JOB_LABEL};
+use mq_lite::{ConnectOptions, Connection};
+use ondemand_platform::{
+    Client, Committer, CommitterConfig, Job, JobResult, LocalBackEnd, Queues, Status, WorkerConfig,
+    DELIVERY_LIMIT, JOB_LABEL,
+};
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -29,11 +33,27 @@ fn broker() -> ConnectOptions {
     ConnectOptions::new(testkit::shared_broker().url())
 }
 
-fn config(queue: &str, project: &Path, timeout: Duration) -> WorkerConfig {
-    let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require(), project);
+fn config(queue: &str, timeout: Duration) -> WorkerConfig {
+    let mut config = WorkerConfig::new(testkit::GRAPHVIZ.require());
     config.queue = queue.to_owned();
     config.timeout = timeout;
     config
+}
+
+fn committer_config(queue: &str, project: &Path) -> CommitterConfig {
+    let mut config = CommitterConfig::new(project);
+    config.queue = queue.to_owned();
+    config
+}
+
+/// A worker and a committer on threads of this process.
+fn back_end(queue: &str, project: &Path, timeout: Duration) -> LocalBackEnd {
+    LocalBackEnd::start(
+        &broker(),
+        config(queue, timeout),
+        committer_config(queue, project),
+    )
+    .expect("start a worker and a committer")
 }
 
 /// A complete graph on `n` nodes: `dot` needs seconds (n = 30) to minutes (n = 45).
@@ -88,15 +108,8 @@ fn collect_results(client: &mut Client, count: usize) -> Vec<JobResult> {
 fn twenty_jobs_give_seventeen_commits_and_three_error_results_and_the_worker_goes_on() {
     let queue = format!("platform.test.twenty.{}", std::process::id());
     let project = tempfile::tempdir().unwrap();
-    let mut worker = Worker::start(
-        &broker(),
-        config(&queue, project.path(), Duration::from_secs(8)),
-    )
-    .unwrap();
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let stop_flag = &stop;
-        let running = scope.spawn(move || worker.run(stop_flag, |_| {}));
+    let back_end = back_end(&queue, project.path(), Duration::from_secs(8));
+    {
         let mut client = Client::connect(&broker(), &queue).unwrap();
         for i in 0..17 {
             let source = format!("digraph g{i} {{ a{i} -> b{i} [label=\"job {i}\"] }}");
@@ -115,14 +128,9 @@ fn twenty_jobs_give_seventeen_commits_and_three_error_results_and_the_worker_goe
             .unwrap();
 
         let results = collect_results(&mut client, 20);
-        assert!(
-            !running.is_finished(),
-            "the worker stopped: {:?}",
-            running.join()
-        );
-        stop.store(true, Ordering::SeqCst);
-        let handled = running.join().expect("worker thread").expect("worker");
-        assert_eq!(handled, 20);
+        assert!(back_end.is_running(), "{:?}", back_end.stop());
+        let (handled, committed) = back_end.stop().expect("worker and committer");
+        assert_eq!((handled, committed), (20, 17));
 
         let rendered: Vec<&JobResult> = results
             .iter()
@@ -141,7 +149,7 @@ fn twenty_jobs_give_seventeen_commits_and_three_error_results_and_the_worker_goe
                 _ => assert!(error.contains("syntax error"), "{}: {error}", result.id),
             }
         }
-    });
+    }
 
     let root = project.path();
     assert_eq!(git(root, &["rev-list", "--count", "HEAD"]), "17");
@@ -188,8 +196,7 @@ fn a_job_whose_worker_is_killed_mid_render_is_finished_by_another_worker_with_on
     let project = tempfile::tempdir().unwrap();
     let docker = Docker::connect().unwrap();
     let mut first = Command::new(render_worker_binary())
-        .args(["--queue", &queue, "--timeout-secs", "300", "--project"])
-        .arg(project.path())
+        .args(["--queue", &queue, "--timeout-secs", "300"])
         .env("AMQP_URL", testkit::shared_broker().url())
         .env("GRAPHVIZ_IMAGE", testkit::GRAPHVIZ.require())
         .spawn()
@@ -217,21 +224,11 @@ fn a_job_whose_worker_is_killed_mid_render_is_finished_by_another_worker_with_on
     first.kill().expect("kill the first worker");
     first.wait().unwrap();
 
-    let mut second = Worker::start(
-        &broker(),
-        config(&queue, project.path(), Duration::from_secs(300)),
-    )
-    .unwrap();
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let stop_flag = &stop;
-        let running = scope.spawn(move || second.run(stop_flag, |_| {}));
-        let results = collect_results(&mut client, 1);
-        stop.store(true, Ordering::SeqCst);
-        running.join().expect("worker thread").expect("worker");
-        assert_eq!(results[0].id, "killed-slow");
-        assert_eq!(results[0].status, Status::Rendered, "{results:#?}");
-    });
+    let second = back_end(&queue, project.path(), Duration::from_secs(300));
+    let results = collect_results(&mut client, 1);
+    second.stop().expect("worker and committer");
+    assert_eq!(results[0].id, "killed-slow");
+    assert_eq!(results[0].status, Status::Rendered, "{results:#?}");
     let commits = git(
         project.path(),
         &["log", "--format=%s", "--grep=Render job killed-slow "],
@@ -245,4 +242,176 @@ fn a_job_whose_worker_is_killed_mid_render_is_finished_by_another_worker_with_on
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// Starts a render_worker process on `queue`.
+fn spawn_render_worker(queue: &str) -> std::process::Child {
+    Command::new(render_worker_binary())
+        .args(["--queue", queue, "--timeout-secs", "300"])
+        .env("AMQP_URL", testkit::shared_broker().url())
+        .env("GRAPHVIZ_IMAGE", testkit::GRAPHVIZ.require())
+        .spawn()
+        .expect("start a render worker")
+}
+
+#[test]
+fn a_job_that_stops_its_worker_every_time_is_dead_lettered_and_answered_as_failed() {
+    let queue = format!("platform.test.poison.{}", std::process::id());
+    let project = tempfile::tempdir().unwrap();
+    let docker = Docker::connect().unwrap();
+    let mut client = Client::connect(&broker(), &queue).unwrap();
+    let mut committer = Committer::start(&broker(), committer_config(&queue, project.path()))
+        .expect("start the committer");
+    client
+        .submit(&job("poison-slow", complete_graph(30)))
+        .unwrap();
+
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let stop_flag = &stop;
+        let committing = scope.spawn(move || committer.run(stop_flag, |_| {}));
+        // Each worker dies as soon as it starts rendering the job, as one
+        // that the graph crashed would.
+        let started = Instant::now();
+        let mut seen = std::collections::HashSet::new();
+        for delivery in 1..=DELIVERY_LIMIT + 1 {
+            let mut worker = spawn_render_worker(&queue);
+            let new_render = loop {
+                let renders = docker
+                    .list_containers(&ListOptions::default().label(JOB_LABEL, "poison-slow"))
+                    .expect("list");
+                if let Some(render) = renders.iter().find(|render| !seen.contains(&render.id)) {
+                    break render.id.clone();
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(120),
+                    "delivery {delivery} never started rendering"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            seen.insert(new_render);
+            worker.kill().expect("kill the worker");
+            worker.wait().unwrap();
+        }
+        eprintln!(
+            "{} deliveries, each worker killed mid-render",
+            DELIVERY_LIMIT + 1
+        );
+
+        let results = collect_results(&mut client, 1);
+        stop.store(true, Ordering::SeqCst);
+        committing
+            .join()
+            .expect("committer thread")
+            .expect("committer");
+        let result = &results[0];
+        assert_eq!(result.id, "poison-slow");
+        assert_eq!(result.status, Status::Failed, "{result:#?}");
+        let error = result.error.as_deref().unwrap_or_default();
+        assert!(error.contains("3 times"), "{error}");
+        eprintln!("answered: {error}");
+    });
+
+    let queues = Queues::for_jobs(&queue);
+    let connection = Connection::open(&testkit::shared_broker().url()).unwrap();
+    let count = |name: &str| {
+        connection
+            .queue_info(name)
+            .unwrap()
+            .map(|info| info.message_count)
+    };
+    assert_eq!(count(&queues.jobs), Some(0), "no endless redelivery");
+    assert_eq!(count(&queues.dead), Some(0), "answered");
+    assert_eq!(count(&queues.parked), Some(1), "kept for an operator");
+    // Nothing was committed.
+    assert!(git_commits(project.path()).is_empty());
+    // The killed workers' containers end on their own and are removed.
+    let started = Instant::now();
+    while job_containers(&docker, "poison-") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "orphaned render containers stayed"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The commit subjects of the project, none when it has no commit.
+fn git_commits(project: &Path) -> Vec<String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(project)
+        .args(["log", "--format=%s"])
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_committer_mirrors_the_history_and_a_missing_mirror_holds_up_no_job() {
+    let queue = format!("platform.test.mirror.{}", std::process::id());
+    let project = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    // Not there yet: pushes fail, and are tried again, while jobs go on.
+    let mirror = remote.path().join("mirror.git");
+    let mut committer = committer_config(&queue, project.path());
+    committer.mirror = Some(mirror.display().to_string());
+    let back_end =
+        LocalBackEnd::start(&broker(), config(&queue, Duration::from_secs(8)), committer)
+            .expect("start a worker and a committer");
+    let mut client = Client::connect(&broker(), &queue).unwrap();
+    for i in 0..3 {
+        let source = format!("digraph m{i} {{ mirrored -> m{i} }}");
+        client.submit(&job(&format!("mirror-{i}"), source)).unwrap();
+    }
+    let results = collect_results(&mut client, 3);
+    assert!(
+        results.iter().all(|r| r.status == Status::Rendered),
+        "{results:#?}"
+    );
+
+    git(
+        remote.path(),
+        &["init", "--bare", "--quiet", "-b", "main", "mirror.git"],
+    );
+    let head = git(project.path(), &["rev-parse", "HEAD"]);
+    let started = Instant::now();
+    // One more job makes the committer push again at once; the retry
+    // (after at most 30 s) would push on its own.
+    client
+        .submit(&job("mirror-3", "digraph m3 { mirrored -> m3 }".into()))
+        .unwrap();
+    collect_results(&mut client, 1);
+    let head = {
+        let now = git(project.path(), &["rev-parse", "HEAD"]);
+        assert_ne!(now, head);
+        now
+    };
+    let mirrored = || {
+        Command::new("git")
+            .arg("-C")
+            .arg(&mirror)
+            .args(["rev-parse", "main"])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim() == head)
+            .unwrap_or(false)
+    };
+    while !mirrored() {
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "the mirror never got {head}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("mirrored {:?} after the remote appeared", started.elapsed());
+    back_end.stop().expect("worker and committer");
+    assert_eq!(
+        git(&mirror, &["log", "--format=%H %s"]),
+        git(project.path(), &["log", "--format=%H %s"])
+    );
+    assert_eq!(git(&mirror, &["rev-list", "--count", "main"]), "4");
+    git(&mirror, &["fsck", "--strict"]);
 }

@@ -1,5 +1,6 @@
 //! `ondemand`: the platform's commands: `serve` (the HTTP server), `worker`
-//! (a render worker) and `submit` (graphs to a server, results printed).
+//! (a render worker), `committer` (the one writer of the git history, and
+//! its mirror) and `submit` (graphs to a server, results printed).
 //!
 //! Every flag can also be set by the environment variable shown in
 //! `--help`; the broker is `AMQP_URL` (default
@@ -18,7 +19,10 @@ use ondemand_platform::server::Phase;
 use ondemand_platform::server::{
     wait_for_shutdown_signal, HubConfig, RunningServer, ServerConfig, DEFAULT_RESULT_QUEUE,
 };
-use ondemand_platform::{ApiClient, PlatformError, Worker, WorkerConfig, DEFAULT_JOB_QUEUE};
+use ondemand_platform::{
+    ApiClient, Committer, CommitterConfig, JobResult, PlatformError, Worker, WorkerConfig,
+    DEFAULT_JOB_QUEUE,
+};
 
 /// The on-demand Graphviz platform.
 #[derive(Parser)]
@@ -32,10 +36,19 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API, the Kroki-compatible routes and the web page.
     Serve(ServeArgs),
-    /// Render jobs from the queue into the git project.
+    /// Render jobs from the queue and hand them to the committer.
     Worker(WorkerArgs),
+    /// Commit rendered jobs to the git project, answer them, mirror the history.
+    Committer(CommitterArgs),
     /// Submit graph files to a server and print each result.
     Submit(SubmitArgs),
+}
+
+#[derive(clap::Args)]
+struct Queue {
+    /// The queue jobs travel on (the others are named after it).
+    #[arg(long, env = "ONDEMAND_JOB_QUEUE", default_value = DEFAULT_JOB_QUEUE)]
+    queue: String,
 }
 
 #[derive(clap::Args)]
@@ -47,9 +60,8 @@ struct Shared {
         default_value = "target/platform/renders"
     )]
     project: PathBuf,
-    /// The queue jobs travel on.
-    #[arg(long, env = "ONDEMAND_JOB_QUEUE", default_value = DEFAULT_JOB_QUEUE)]
-    queue: String,
+    #[command(flatten)]
+    queue: Queue,
 }
 
 #[derive(clap::Args)]
@@ -77,9 +89,18 @@ struct ServeArgs {
 }
 
 #[derive(clap::Args)]
-struct WorkerArgs {
+struct CommitterArgs {
     #[command(flatten)]
     shared: Shared,
+    /// A remote repository the history is pushed to after commits.
+    #[arg(long, env = "ONDEMAND_MIRROR", hide_env_values = true)]
+    mirror: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    queue: Queue,
     /// The Graphviz image (`dot` as entrypoint).
     #[arg(
         long,
@@ -118,6 +139,7 @@ fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Serve(args) => serve(args),
         Command::Worker(args) => worker(args),
+        Command::Committer(args) => committer(args),
         Command::Submit(args) => submit(args),
     };
     match outcome {
@@ -137,7 +159,7 @@ fn broker() -> ConnectOptions {
 fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let hub = HubConfig {
         broker: broker(),
-        job_queue: args.shared.queue,
+        job_queue: args.shared.queue.queue,
         result_queue: args.result_queue,
         project: args.shared.project,
     };
@@ -155,32 +177,56 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn worker(args: WorkerArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = WorkerConfig::new(args.image, &args.shared.project);
-    config.queue = args.shared.queue;
+    let mut config = WorkerConfig::new(args.image);
+    config.queue = args.queue.queue;
     config.timeout = Duration::from_secs(args.timeout_secs);
     config.memory_bytes = args.memory_mib * 1024 * 1024;
     let mut worker = Worker::start(&broker(), config)?;
+    let stop = stop_on_signal();
+    eprintln!("ondemand: worker {} waiting for jobs", std::process::id());
+    let handled = worker.run(&stop, print_result)?;
+    eprintln!("ondemand: worker stopped after {handled} job(s)");
+    Ok(())
+}
+
+fn committer(args: CommitterArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = CommitterConfig::new(&args.shared.project);
+    config.queue = args.shared.queue.queue;
+    config.mirror = args.mirror.filter(|url| !url.is_empty());
+    let mut committer = Committer::start(&broker(), config)?;
+    let stop = stop_on_signal();
+    eprintln!(
+        "ondemand: committer {} committing to {}",
+        std::process::id(),
+        args.shared.project.display()
+    );
+    let answered = committer.run(&stop, print_result)?;
+    eprintln!("ondemand: committer stopped after {answered} job(s)");
+    Ok(())
+}
+
+/// A flag set on SIGINT or SIGTERM.
+fn stop_on_signal() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let stopper = stop.clone();
     std::thread::spawn(move || {
         let _ = wait_for_shutdown_signal();
         stopper.store(true, Ordering::SeqCst);
     });
-    eprintln!("ondemand: worker {} waiting for jobs", std::process::id());
-    let handled = worker.run(&stop, |result| {
-        eprintln!(
-            "ondemand: job {} {:?}{}",
-            result.id,
-            result.status,
-            result
-                .error
-                .as_deref()
-                .map(|error| format!(": {error}"))
-                .unwrap_or_default()
-        );
-    })?;
-    eprintln!("ondemand: worker stopped after {handled} job(s)");
-    Ok(())
+    stop
+}
+
+fn print_result(result: &JobResult) {
+    eprintln!(
+        "ondemand: job {} {:?}{}",
+        result.id,
+        result.status,
+        result
+            .error
+            .as_deref()
+            .map(|error| format!(": {error}"))
+            .unwrap_or_default()
+    );
 }
 
 fn submit(args: SubmitArgs) -> Result<(), Box<dyn std::error::Error>> {

@@ -8,15 +8,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use dock_lite::Docker;
-use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Queue, QueueOptions};
+use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Queue};
 use repo_lite::Project;
 
 use super::metrics::Metrics;
 use super::tracker::{Known, Tracker};
 use crate::error::PlatformError;
 use crate::job::{Job, JobResult};
+use crate::queues::{quorum, Queues};
+use crate::store::open_or_init;
 use crate::store::{self, StoredJob};
-use crate::worker::{open_or_init, NOTIFY_RENDERING_HEADER};
+use crate::worker::NOTIFY_RENDERING_HEADER;
 
 /// The queue results come back on, unless told otherwise.
 pub const DEFAULT_RESULT_QUEUE: &str = "render.results";
@@ -31,7 +33,7 @@ pub struct HubConfig {
     /// The durable queue results come back on: a restarted server finds
     /// the results of jobs submitted before it stopped.
     pub result_queue: String,
-    /// The git project the workers commit to.
+    /// The git project the committer commits to (read only here).
     pub project: PathBuf,
 }
 
@@ -59,12 +61,13 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Connects to the broker (declaring both queues, durable), opens (or
+    /// Connects to the broker (declaring the job queue and the result
+    /// queue, quorum queues both), opens (or
     /// creates) the git project and connects to Docker.
     pub fn connect(config: &HubConfig) -> Result<Hub, PlatformError> {
         let connection = Connection::open_with(&config.broker)?;
-        let jobs = connection.declare_queue(&config.job_queue, &QueueOptions::default())?;
-        let results = connection.declare_queue(&config.result_queue, &QueueOptions::default())?;
+        let jobs = Queues::for_jobs(&config.job_queue).declare_jobs(&connection)?;
+        let results = connection.declare_queue(&config.result_queue, &quorum())?;
         let project = open_or_init(&config.project)?;
         let docker = Docker::connect()?;
         Ok(Hub {

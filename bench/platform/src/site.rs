@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mq_lite::{ConnectOptions, Connection, Queue, QueueOptions};
+use mq_lite::{ConnectOptions, Connection, Queue};
+use ondemand_platform::Queues;
 use tempfile::TempDir;
 
 use crate::Result;
@@ -72,7 +73,7 @@ impl Site {
 pub struct RunSetup {
     /// The job queue.
     pub queue: String,
-    /// The git project the workers commit to; they create it.
+    /// The git project the committer commits to; it creates it.
     pub project: PathBuf,
     /// Job ids start with this (bench/platform/run finds leftover render
     /// containers by it).
@@ -86,14 +87,15 @@ impl RunSetup {
         &self.dir
     }
 
-    /// Declares the job queue as the platform does (durable), so that the
-    /// benchmark can watch its consumers and delete it afterwards.
+    /// Declares the job queue as the platform does (a quorum queue with
+    /// its dead-letter queue), so that the benchmark can watch its
+    /// consumers and delete it and the queues named after it afterwards.
     pub fn declare_queue(&self, broker: &ConnectOptions) -> Result<RunQueue> {
         let connection = Connection::open_with(broker)?;
-        let queue = connection.declare_queue(&self.queue, &QueueOptions::default())?;
+        let queue = Queues::for_jobs(&self.queue).declare_jobs(&connection)?;
         Ok(RunQueue {
             queue,
-            _connection: connection,
+            connection,
         })
     }
 
@@ -106,7 +108,7 @@ impl RunSetup {
 /// The job queue, on a connection of the benchmark's own.
 pub struct RunQueue {
     queue: Queue,
-    _connection: Connection,
+    connection: Connection,
 }
 
 impl RunQueue {
@@ -114,8 +116,15 @@ impl RunQueue {
         Ok(self.queue.info()?.consumer_count)
     }
 
-    /// Durable queues outlive the run on a shared broker: delete it.
+    /// Durable queues outlive the run on a shared broker: delete it and
+    /// the queues named after it.
     pub fn delete(self) -> Result<()> {
+        let queues = Queues::for_jobs(self.queue.name());
+        for name in [&queues.rendered, &queues.dead, &queues.parked] {
+            if self.connection.queue_info(name)?.is_some() {
+                self.connection.existing_queue(name)?.delete()?;
+            }
+        }
         self.queue.delete()?;
         Ok(())
     }

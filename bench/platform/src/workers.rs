@@ -1,10 +1,16 @@
-//! The workers of a run: `render_worker` processes on the run's queue and
-//! git project, killed when dropped.
+//! The workers of a run: `render_worker` processes on the run's queue,
+//! killed when dropped, and the committer of the run's git project, on a
+//! thread of this process, stopped when dropped.
 
 use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use ondemand_platform::{Committer, CommitterConfig};
 
 use crate::site::{RunQueue, RunSetup, Site};
 use crate::Result;
@@ -19,6 +25,7 @@ const POLL: Duration = Duration::from_millis(5);
 /// that bench/platform/run reads should the benchmark die first.
 pub struct Workers {
     processes: Vec<Process>,
+    committer: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
     /// The run's job ids start with it, and so do the workers' lines about them.
     id_prefix: String,
 }
@@ -36,13 +43,10 @@ impl Workers {
     pub fn start(site: &Site, setup: &RunSetup, queue: &RunQueue, count: u32) -> Result<Workers> {
         let mut workers = Workers {
             processes: Vec::new(),
+            committer: Some(start_committer(site, setup)?),
             id_prefix: setup.id_prefix.clone(),
         };
-        // The first worker alone creates the git project: workers starting
-        // together on a missing project race to init it, and the loser exits.
-        workers.processes.push(Process::spawn(site, setup, 1)?);
-        workers.wait_until_consuming(queue, 1)?;
-        for index in 2..=count {
+        for index in 1..=count {
             workers.processes.push(Process::spawn(site, setup, index)?);
         }
         workers.wait_until_consuming(queue, count)?;
@@ -110,8 +114,28 @@ impl Workers {
     }
 }
 
+/// The run's committer, on a thread of its own: the one writer of its git
+/// project, as in production.
+fn start_committer(site: &Site, setup: &RunSetup) -> Result<(Arc<AtomicBool>, JoinHandle<()>)> {
+    let mut config = CommitterConfig::new(&setup.project);
+    config.queue = setup.queue.clone();
+    let mut committer = Committer::start(&mq_lite::ConnectOptions::new(&site.url), config)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopper = Arc::clone(&stop);
+    let thread = std::thread::spawn(move || {
+        if let Err(err) = committer.run(&stopper, |_| {}) {
+            eprintln!("bench: the committer stopped: {err}");
+        }
+    });
+    Ok((stop, thread))
+}
+
 impl Drop for Workers {
     fn drop(&mut self) {
+        if let Some((stop, thread)) = self.committer.take() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = thread.join();
+        }
         for process in &mut self.processes {
             // render_worker has no stop signal; idle, it loses nothing.
             let _ = process.child.kill();
@@ -128,8 +152,6 @@ impl Process {
         let child = Command::new(&site.worker_bin)
             .arg("--queue")
             .arg(&setup.queue)
-            .arg("--project")
-            .arg(&setup.project)
             .arg("--image")
             .arg(&site.image)
             .env(mq_lite::URL_ENV_VAR, &site.url)
