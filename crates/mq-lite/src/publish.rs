@@ -91,13 +91,17 @@ pub(crate) fn publish_confirmed(
             Err(failure) => return Err(failure),
         }
         let outcome = wait_for_confirms(open, first, deadline, connection);
-        if matches!(
-            outcome,
-            Err(Unconfirmed::TimedOut { .. } | Unconfirmed::Blocked { .. })
-        ) {
+        match outcome {
             // Confirms or returns of this call may still come: the next
             // call takes a new channel rather than mistake them for its own.
-            open.retired = true;
+            Err(Unconfirmed::TimedOut { .. } | Unconfirmed::Blocked { .. })
+            // A channel RabbitMQ refuses messages on may go on refusing
+            // them: one opened on a cluster node while a quorum queue's
+            // leader was failing over keeps the dead leader and nacks
+            // every message (seen with RabbitMQ 3.10), where a new
+            // channel reaches the new leader.
+            | Err(Unconfirmed::Refused(_)) => open.retired = true,
+            _ => {}
         }
         match outcome {
             Ok(()) => Ok(()),

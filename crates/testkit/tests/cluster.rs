@@ -38,10 +38,8 @@ fn forms_loses_a_node_heals_a_partition_and_leaves_nothing() {
     assert_eq!(cluster.urls().split(',').count(), 3);
     assert!(cluster.url(0).starts_with("amqp://guest:guest@"));
 
-    declare_quorum_queue(&cluster, 0, "testkit-cluster-smoke");
-    let leader = cluster.leader_of("testkit-cluster-smoke");
-    eprintln!("the quorum queue's leader is node {leader:?}");
-    assert!(leader.is_some(), "no leader found for the quorum queue");
+    // A quorum queue's leader is found in mq-lite's cluster tests, which
+    // declare one over AMQP.
     assert_eq!(cluster.leader_of("no-such-queue"), None);
 
     // A killed node: its peers see its connections close at once.
@@ -111,20 +109,6 @@ fn forms_loses_a_node_heals_a_partition_and_leaves_nothing() {
 fn amqp_port_open(address: &str) -> bool {
     let address: SocketAddr = address.parse().expect("an ip:port address");
     TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
-}
-
-/// Declares a durable quorum queue in "/" through node `i`'s Erlang shell:
-/// this crate has no AMQP client.
-fn declare_quorum_queue(cluster: &Cluster, i: usize, name: &str) {
-    let expression = format!(
-        "rabbit_amqqueue:declare(rabbit_misc:r(<<\"/\">>, queue, <<\"{name}\">>), true, false, \
-         [{{<<\"x-queue-type\">>, longstr, <<\"quorum\">>}}], none, <<\"guest\">>)."
-    );
-    let answer = cluster.rabbitmqctl(i, &["eval", &expression]);
-    assert!(
-        answer.trim_start().starts_with("{new,"),
-        "the queue was not declared: {answer}"
-    );
 }
 
 /// Polls `done` every 250 ms until it holds, failing the test past `limit`;
