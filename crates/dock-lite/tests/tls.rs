@@ -9,7 +9,8 @@ use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use common::tls_proxy::{non_loopback_address, start_proxy, Material};
+use common::proxy::engine_socket;
+use testkit::tls::{non_loopback_address, start_proxy, Material};
 use common::{base_image, containers_labelled, TEST_LABEL};
 use dock_lite::{Docker, DockerHost, Error, ListOptions, RunOptions, TlsOptions};
 
@@ -31,7 +32,7 @@ fn docker_tls_verify_and_docker_cert_path_reach_the_engine_through_a_tls_proxy()
     }
     testkit::require_docker();
     let material = Material::new(None);
-    let address = start_proxy(&material, LOOPBACK);
+    let address = start_proxy(&material, LOOPBACK, &engine_socket());
     // The environment goes to a child process only: the docker CLI that
     // other tests run reads it too.
     let host = format!("tcp://{address}");
@@ -86,7 +87,7 @@ fn connect_from_the_environment(graphviz: &str) {
 #[test]
 fn a_client_certificate_of_another_authority_is_a_typed_tls_error() {
     let material = Material::new(None);
-    let address = start_proxy(&material, LOOPBACK);
+    let address = start_proxy(&material, LOOPBACK, &engine_socket());
     let docker = Docker::connect_with_tls(
         host(address),
         &TlsOptions::from_cert_path(material.path("rogue")),
@@ -101,7 +102,7 @@ fn a_client_certificate_of_another_authority_is_a_typed_tls_error() {
 #[test]
 fn a_daemon_certificate_of_another_authority_is_a_typed_tls_error() {
     let material = Material::new(None);
-    let address = start_proxy(&material, LOOPBACK);
+    let address = start_proxy(&material, LOOPBACK, &engine_socket());
     let docker = Docker::connect_with_tls(
         host(address),
         &TlsOptions::from_cert_path(material.path("rogue-ca")),
@@ -148,7 +149,7 @@ fn published_ports_of_a_remote_daemon_are_reachable_at_its_host_address() {
     testkit::require_docker();
     let ip = non_loopback_address();
     let material = Material::new(Some(ip));
-    let address = start_proxy(&material, ip);
+    let address = start_proxy(&material, ip, &engine_socket());
     let docker = Docker::connect_with_tls(
         host(address),
         &TlsOptions::from_cert_path(material.path("client")),

@@ -4,7 +4,8 @@
 //! ([`Broker::start`]: memory alarms, pauses, settings of its own) and
 //! brokers that restart at the same address ([`RestartableBroker`]). Each
 //! broker start is bounded (90 s, tried twice). A three-node [`Cluster`]
-//! serves tests of failover and partitions.
+//! serves tests of failover and partitions, and [`tls`] a TLS proxy in
+//! front of the Docker engine, as a remote engine has.
 //!
 //! Each image is named by an environment variable; unset, the image is the
 //! one `scripts/test-images` resolves (present, else pulled, else the
@@ -23,6 +24,7 @@ pub use broker::{
 };
 mod cluster;
 pub use cluster::Cluster;
+pub mod tls;
 
 /// A container image that tests need.
 #[derive(Debug, Clone, Copy)]

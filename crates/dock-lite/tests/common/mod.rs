@@ -5,8 +5,6 @@ pub mod dns;
 pub mod fake_daemon;
 pub mod proxy;
 pub mod registry;
-#[cfg(feature = "tls")]
-pub mod tls_proxy;
 
 use std::time::Duration;
 

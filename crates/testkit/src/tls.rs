@@ -1,7 +1,9 @@
-//! TLS in front of the engine, as a remote daemon with `--tlsverify` has it:
-//! certificates made with the openssl CLI, and a proxy that asks for a
-//! client certificate signed by the test's authority and forwards to the
-//! engine's socket.
+//! TLS in front of the Docker engine, as a remote daemon with
+//! `--tlsverify` has it: certificates made with the openssl CLI, and a
+//! proxy that asks for a client certificate signed by the test's authority
+//! and forwards to the engine's unix socket. A worker given `DOCKER_HOST`
+//! `tcp://<address>`, `DOCKER_TLS_VERIFY=1` and
+//! `DOCKER_CERT_PATH=<material>/client` reaches the engine as a remote one.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -12,7 +14,6 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls;
 
-use super::proxy::engine_socket;
 
 fn openssl(dir: &Path, args: &[&str]) {
     let output = Command::new("openssl")
@@ -101,6 +102,7 @@ fn issue(dir: &Path, ca: &str, name: &str, ext: &str) {
 /// certificate of another authority, in `rogue-ca/` a `ca.pem` that did
 /// not sign the server's certificate.
 pub struct Material {
+    /// Where the files are; removed when dropped.
     pub dir: tempfile::TempDir,
 }
 
@@ -140,14 +142,16 @@ impl Material {
         Material { dir }
     }
 
+    /// A file or directory of the material, such as `client`.
     pub fn path(&self, sub: &str) -> std::path::PathBuf {
         self.dir.path().join(sub)
     }
 }
 
 /// Starts a TLS proxy on `ip` (a free port) that requires a client
-/// certificate of the test's authority and forwards to the engine.
-pub fn start_proxy(material: &Material, ip: IpAddr) -> SocketAddr {
+/// certificate of the test's authority and forwards to the engine's unix
+/// socket at `engine_socket`. It runs until the test process exits.
+pub fn start_proxy(material: &Material, ip: IpAddr, engine_socket: &str) -> SocketAddr {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(material.path("ca.pem")).unwrap() {
@@ -174,7 +178,7 @@ pub fn start_proxy(material: &Material, ip: IpAddr) -> SocketAddr {
     let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
-    let engine_socket = Arc::new(engine_socket());
+    let engine_socket = Arc::new(engine_socket.to_owned());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
