@@ -53,15 +53,30 @@ impl ApiClient {
             "/api/v1/jobs?wait={}&format={format}",
             wait.as_secs_f64()
         ));
-        let failed = |reason: String| PlatformError::Http {
-            url: url.clone(),
-            reason,
-        };
-        let mut request = self
+        let request = self
             .http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "text/vnd.graphviz")
             .body(source.to_owned());
+        self.send(request, &url)
+    }
+
+    /// The status of job `id`, waiting up to `wait` for it to finish.
+    pub fn status(&self, id: &str, wait: Duration) -> Result<JobStatus, PlatformError> {
+        let url = self.url(&format!("/api/v1/jobs/{id}?wait={}", wait.as_secs_f64()));
+        self.send(self.http.get(&url), &url)
+    }
+
+    /// Sends `request` (with the token, if any) and reads a job status.
+    fn send(
+        &self,
+        mut request: reqwest::blocking::RequestBuilder,
+        url: &str,
+    ) -> Result<JobStatus, PlatformError> {
+        let failed = |reason: String| PlatformError::Http {
+            url: url.to_owned(),
+            reason,
+        };
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }

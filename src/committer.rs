@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Consumer, Delivery, Message, Queue};
 use repo_lite::{Outcome, Project};
 
-use crate::error::PlatformError;
+use crate::error::{carry_on, PlatformError};
 use crate::job::{Job, JobResult, RenderedJob, Status, DEFAULT_JOB_QUEUE};
 use crate::mirror::Mirror;
 use crate::queues::{quorum, Queues, DELIVERY_LIMIT};
@@ -98,7 +98,8 @@ impl Committer {
 
     /// Commits and answers until `stop` is set (checked at least every
     /// 100 ms), calling `on_result` with each answer. Returns how many
-    /// jobs it answered. Stops with an error when the broker or git fail:
+    /// jobs it answered. Goes on after a [transient](PlatformError::is_transient)
+    /// broker error; stops with any other broker or git error. Either way
     /// the job at hand goes back to its queue, not lost. The mirror is
     /// given a last push (bounded) before it returns.
     pub fn run(
@@ -106,7 +107,9 @@ impl Committer {
         stop: &AtomicBool,
         mut on_result: impl FnMut(&JobResult),
     ) -> Result<usize, PlatformError> {
-        let outcome = self.consume(stop, &mut on_result);
+        let outcome = carry_on("committer", stop, |answered| {
+            self.consume(stop, &mut on_result, answered)
+        });
         if let Some(mirror) = self.mirror.take() {
             mirror.stop();
         }
@@ -117,22 +120,22 @@ impl Committer {
         &mut self,
         stop: &AtomicBool,
         on_result: &mut impl FnMut(&JobResult),
-    ) -> Result<usize, PlatformError> {
+        answered: &mut usize,
+    ) -> Result<(), PlatformError> {
         let options = ConsumeOptions::default().prefetch(self.prefetch);
         let mut rendered = self.rendered.consume(&options)?;
         let mut dead = self.dead.consume(&ConsumeOptions::default().prefetch(1))?;
-        let mut answered = 0;
         while !stop.load(Ordering::SeqCst) {
             if let Some(delivery) = rendered.next_timeout(POLL)? {
                 on_result(&self.commit_rendered(delivery)?);
-                answered += 1;
+                *answered += 1;
             }
             while let Some(delivery) = next_now(&mut dead)? {
                 on_result(&self.answer_dead(delivery)?);
-                answered += 1;
+                *answered += 1;
             }
         }
-        Ok(answered)
+        Ok(())
     }
 
     /// Commits a rendered job unless the history has it already, answers

@@ -52,3 +52,48 @@ pub enum PlatformError {
         source: std::io::Error,
     },
 }
+
+impl PlatformError {
+    /// True for a broker error that passes: a message refused while a
+    /// queue's leader fails over, a confirm or an answer that came late, a
+    /// connection lost (and found again under the reconnect policy). The
+    /// worker and the committer carry on after one; the job at hand went
+    /// back to its queue.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            PlatformError::Broker(
+                mq_lite::Error::NotConfirmed { .. }
+                    | mq_lite::Error::PublishTimeout { .. }
+                    | mq_lite::Error::Timeout { .. }
+                    | mq_lite::Error::ConnectionLost { .. }
+                    | mq_lite::Error::DeliveryChannelClosed { .. }
+                    | mq_lite::Error::ConsumerCancelled { .. }
+            )
+        )
+    }
+}
+
+/// How long a run waits after a transient error before it consumes again.
+const TRANSIENT_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs `consume` (which adds what it handles to the count it is given)
+/// until it returns; after a [transient](PlatformError::is_transient)
+/// error, says so on stderr, pauses and runs it again, unless `stop` is
+/// set. Returns the count, or the first other error.
+pub(crate) fn carry_on(
+    who: &str,
+    stop: &std::sync::atomic::AtomicBool,
+    mut consume: impl FnMut(&mut usize) -> Result<(), PlatformError>,
+) -> Result<usize, PlatformError> {
+    let mut count = 0;
+    loop {
+        match consume(&mut count) {
+            Err(err) if err.is_transient() && !stop.load(std::sync::atomic::Ordering::SeqCst) => {
+                eprintln!("ondemand: {who}: {err}; going on in {TRANSIENT_PAUSE:?}");
+                std::thread::sleep(TRANSIENT_PAUSE);
+            }
+            outcome => return outcome.map(|()| count),
+        }
+    }
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use dock_lite::{Docker, RunOptions};
 use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Delivery, HeaderValue, Message, Queue};
 
-use crate::error::PlatformError;
+use crate::error::{carry_on, PlatformError};
 use crate::job::{
     valid_job_id, Job, JobResult, RenderedJob, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS,
 };
@@ -111,7 +111,8 @@ impl Worker {
 
     /// Handles jobs until `stop` is set (checked at least every 200 ms),
     /// calling `on_result` after each (a rendered job's result has no
-    /// commit yet: the committer makes it). Returns how many jobs were handled.
+    /// commit yet: the committer makes it). Goes on after a
+    /// [transient](PlatformError::is_transient) broker error. Returns how many jobs were handled.
     /// Stops with an error when the broker, Docker or git fail: the job at
     /// hand is then handed back to the queue, not lost.
     pub fn run(
@@ -119,19 +120,20 @@ impl Worker {
         stop: &AtomicBool,
         mut on_result: impl FnMut(&JobResult),
     ) -> Result<usize, PlatformError> {
-        let mut consumer = self
-            .jobs
-            .consume(&ConsumeOptions::default().prefetch(self.config.prefetch))?;
-        let mut handled = 0;
-        while !stop.load(Ordering::SeqCst) {
-            let Some(delivery) = consumer.next_timeout(Duration::from_millis(200))? else {
-                continue;
-            };
-            let result = self.handle(delivery)?;
-            handled += 1;
-            on_result(&result);
-        }
-        Ok(handled)
+        carry_on("worker", stop, |handled| {
+            let mut consumer = self
+                .jobs
+                .consume(&ConsumeOptions::default().prefetch(self.config.prefetch))?;
+            while !stop.load(Ordering::SeqCst) {
+                let Some(delivery) = consumer.next_timeout(Duration::from_millis(200))? else {
+                    continue;
+                };
+                let result = self.handle(delivery)?;
+                *handled += 1;
+                on_result(&result);
+            }
+            Ok(())
+        })
     }
 
     fn handle(&mut self, delivery: Delivery) -> Result<JobResult, PlatformError> {
