@@ -123,7 +123,7 @@ fn platform_base() -> Option<String> {
         .then_some(base)
 }
 
-/// The Docker socket to hand the server and the workers: `DOCKER_HOST`'s,
+/// The Docker socket to hand the workers: `DOCKER_HOST`'s,
 /// when it names one.
 fn docker_socket() -> String {
     std::env::var("DOCKER_HOST")

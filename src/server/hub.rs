@@ -1,13 +1,12 @@
 //! The server's blocking side: the broker (jobs out, results in), the git
-//! project (what was rendered), Docker (for health), and the table of jobs
-//! in flight. Handlers reach it through `spawn_blocking`.
+//! project (what was rendered, read only: the committer writes it), and
+//! the table of jobs in flight. It needs no Docker: workers render. Handlers reach it through `spawn_blocking`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use dock_lite::Docker;
 use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Queue};
 use repo_lite::Project;
 
@@ -45,14 +44,13 @@ pub struct Finished {
     pub known: Known,
 }
 
-/// The broker, git, Docker, and the jobs in flight.
+/// The broker, git, and the jobs in flight.
 pub struct Hub {
     _connection: Connection,
     jobs: Queue,
     results: Queue,
     /// A repo-lite project is `Send`, not `Sync`: one reader at a time.
     project: Mutex<Project>,
-    docker: Docker,
     /// Jobs in flight and failed.
     pub tracker: Tracker,
     /// What `/metrics` shows.
@@ -63,19 +61,17 @@ pub struct Hub {
 impl Hub {
     /// Connects to the broker (declaring the job queue and the result
     /// queue, quorum queues both), opens (or
-    /// creates) the git project and connects to Docker.
+    /// creates) the git project.
     pub fn connect(config: &HubConfig) -> Result<Hub, PlatformError> {
         let connection = Connection::open_with(&config.broker)?;
         let jobs = Queues::for_jobs(&config.job_queue).declare_jobs(&connection)?;
         let results = connection.declare_queue(&config.result_queue, &quorum())?;
         let project = open_or_init(&config.project)?;
-        let docker = Docker::connect()?;
         Ok(Hub {
             _connection: connection,
             jobs,
             results,
             project: Mutex::new(project),
-            docker,
             tracker: Tracker::default(),
             metrics: Metrics::new(),
             stop: AtomicBool::new(false),
@@ -137,14 +133,13 @@ impl Hub {
         Ok(self.jobs.info()?.message_count)
     }
 
-    /// Whether the broker, Docker and git answer, each with what failed.
-    pub fn health(&self) -> [(&'static str, Result<(), String>); 3] {
+    /// Whether the broker and git answer, each with what failed.
+    pub fn health(&self) -> [(&'static str, Result<(), String>); 2] {
         [
             (
                 "broker",
                 self.jobs.info().map(drop).map_err(|err| err.to_string()),
             ),
-            ("docker", self.docker.ping().map_err(|err| err.to_string())),
             (
                 "git",
                 self.project()

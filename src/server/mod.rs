@@ -2,7 +2,7 @@
 //! Kroki-compatible rendering (`/graphviz/...`), a web page (`/`), health
 //! (`/healthz`) and metrics (`/metrics`).
 //!
-//! Handlers are async (axum on tokio); the broker, git and Docker calls
+//! Handlers are async (axum on tokio); the broker and git calls
 //! are blocking and run on tokio's blocking pool, through the [`Hub`].
 
 mod api;
@@ -160,7 +160,7 @@ async fn limit_url(State(state): State<AppState>, request: Request, next: Next) 
     next.run(request).await
 }
 
-/// `GET /healthz`: the broker, Docker and git, each up or not; 503 when one
+/// `GET /healthz`: the broker and git, each up or not; 503 when one
 /// is down.
 async fn healthz(State(state): State<AppState>) -> Response {
     let hub = state.hub.clone();
