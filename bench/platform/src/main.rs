@@ -5,6 +5,7 @@
 
 mod api;
 mod api_report;
+mod cluster;
 mod jobs;
 mod latency;
 mod report;
@@ -62,9 +63,22 @@ struct Args {
     result_timeout_secs: u64,
     /// Parts to run (comma-separated): amqp (single jobs and throughput
     /// through the AMQP client), api (the HTTP API against them and the
-    /// docker CLI), storage (commit cost as jobs accumulate), wrk.
-    #[arg(long, value_delimiter = ',', default_values_t = ["amqp".to_owned(), "api".to_owned(), "storage".to_owned(), "wrk".to_owned()])]
+    /// docker CLI), storage (commit cost as jobs accumulate), wrk, cluster
+    /// (one broker node against a three-node cluster, and a node's death).
+    #[arg(long, value_delimiter = ',', default_values_t = ["amqp".to_owned(), "api".to_owned(), "storage".to_owned(), "wrk".to_owned(), "cluster".to_owned()])]
     parts: Vec<String>,
+    /// Jobs per run of the cluster part.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    cluster_jobs: u32,
+    /// Worker counts of the cluster part (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1u32, 2, 3], value_parser = clap::value_parser!(u32).range(1..))]
+    cluster_workers: Vec<u32>,
+    /// Runs per worker count and broker in the cluster part.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    cluster_runs: u32,
+    /// Broker nodes killed, one after the other, to time the recovery.
+    #[arg(long, default_value_t = 3)]
+    kills: u32,
     /// Cache hits timed through the API, for p50 and p99.
     #[arg(long, default_value_t = 1000)]
     cache_hits: u32,
@@ -149,6 +163,18 @@ fn run(args: &Args) -> Result<()> {
         )?;
     }
     api_report::print(&figures);
+    if args.part("cluster") {
+        let figures = cluster::measure(
+            &site,
+            site_options(args)?,
+            args.cluster_jobs,
+            &args.cluster_workers,
+            args.cluster_runs,
+            args.latency_jobs,
+            args.kills,
+        )?;
+        cluster::print(&figures);
+    }
     Ok(())
 }
 

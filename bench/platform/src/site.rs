@@ -93,10 +93,7 @@ impl RunSetup {
     pub fn declare_queue(&self, broker: &ConnectOptions) -> Result<RunQueue> {
         let connection = Connection::open_with(broker)?;
         let queue = Queues::for_jobs(&self.queue).declare_jobs(&connection)?;
-        Ok(RunQueue {
-            queue,
-            connection,
-        })
+        Ok(RunQueue { queue, connection })
     }
 
     /// Removes the project and logs of a finished run.
