@@ -10,9 +10,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use common::proxy::engine_socket;
-use testkit::tls::{non_loopback_address, start_proxy, Material};
 use common::{base_image, containers_labelled, TEST_LABEL};
 use dock_lite::{Docker, DockerHost, Error, ListOptions, RunOptions, TlsOptions};
+use testkit::tls::{non_loopback_address, start_proxy, Material};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 

@@ -46,7 +46,11 @@
 //!   its connection and the other handles stay usable, and a reconnect
 //!   policy does not redial.
 //! - An opt-in [`ReconnectPolicy`] under which publishers and consumers
-//!   survive a broker restart.
+//!   survive a broker restart, or a cluster node's loss: given several
+//!   URLs (a cluster's nodes, comma-separated, in `AMQP_URL` too), a
+//!   connection tries them in turn and moves to the next node
+//!   ([`Connection::address`] says which it is on). Quorum queues with a
+//!   delivery limit and a dead-letter target ([`QueueOptions`]).
 //! - Inputs AMQP cannot carry (queue names with control characters,
 //!   properties and header names over 255 bytes) refused before anything is
 //!   sent; amiquip would send a corrupt frame and lose the connection.

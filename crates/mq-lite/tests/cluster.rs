@@ -29,11 +29,7 @@ const TEST_LIMIT: Duration = Duration::from_secs(480);
 
 #[test]
 fn on_a_cluster_nothing_confirmed_is_lost_when_a_node_dies_or_is_cut_off() {
-    std::thread::spawn(|| {
-        std::thread::sleep(TEST_LIMIT);
-        eprintln!("the cluster test took over {TEST_LIMIT:?}; exiting");
-        std::process::exit(1);
-    });
+    testkit::exit_after(TEST_LIMIT, "the cluster test");
     let started = Instant::now();
     let cluster = Cluster::start();
     eprintln!("cluster formed in {:?}", started.elapsed());

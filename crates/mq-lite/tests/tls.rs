@@ -2,29 +2,15 @@
 //! generates with the openssl CLI.
 #![cfg(feature = "tls")]
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mq_lite::{ConnectOptions, Connection, Error, QueueOptions};
 use testcontainers::{clients::Cli, core::WaitFor, GenericImage};
+use testkit::tls::openssl;
 
 const AMQPS_PORT: u16 = 5671;
 /// Where the official image (and ours) read extra configuration files.
 const CONF_DIR: &str = "/etc/rabbitmq/conf.d";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the openssl CLI is installed");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// A CA and a server certificate for localhost and 127.0.0.1, plus the
 /// broker configuration that uses them, in one directory the broker can read.

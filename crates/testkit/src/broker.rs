@@ -168,8 +168,19 @@ pub fn docker(args: &[&str]) -> String {
 /// container itself: a small watcher process removes it once this process
 /// has exited.
 pub fn remove_container_at_exit(id: &str) {
+    run_at_exit(
+        &format!("docker rm -f -v {id} >/dev/null 2>&1"),
+        &format!("container {id}"),
+    );
+}
+
+/// Starts a watcher process that runs the shell `script` once this process
+/// has exited, however it ends (a panic in another thread, an abort): what
+/// a test started is removed even then. `what` names it in the warning
+/// printed if the watcher cannot start.
+pub fn run_at_exit(script: &str, what: &str) {
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; docker rm -f -v {id} >/dev/null 2>&1",
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {script}",
         pid = std::process::id()
     );
     let spawned = Command::new("sh")
@@ -179,8 +190,20 @@ pub fn remove_container_at_exit(id: &str) {
         .stderr(Stdio::null())
         .spawn();
     if let Err(err) = spawned {
-        eprintln!("warning: container {id} will outlive the tests: {err}");
+        eprintln!("warning: {what} may outlive the tests: {err}");
     }
+}
+
+/// Ends this test process, saying why, once `limit` has passed: a test
+/// that hangs fails instead of holding up the run, and the watchers of
+/// [`run_at_exit`] then remove what it started.
+pub fn exit_after(limit: Duration, what: &str) {
+    let what = what.to_owned();
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!("{what} took over {limit:?}; exiting");
+        std::process::exit(1);
+    });
 }
 
 fn docker_client() -> &'static Cli {

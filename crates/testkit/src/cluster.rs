@@ -492,23 +492,10 @@ impl Cluster {
     /// does for one container: a test that panics while another thread
     /// holds the cluster, or aborts, never drops it.
     fn remove_at_exit(&self) {
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {removal}",
-            pid = std::process::id(),
-            removal = self.removal_script()
+        crate::run_at_exit(
+            &self.removal_script(),
+            &format!("cluster {}", self.suffix),
         );
-        let spawned = Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        if let Err(err) = spawned {
-            eprintln!(
-                "warning: cluster {} may outlive the tests: {err}",
-                self.suffix
-            );
-        }
     }
 }
 

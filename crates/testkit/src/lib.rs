@@ -20,7 +20,8 @@ use std::sync::OnceLock;
 
 mod broker;
 pub use broker::{
-    docker, free_port, remove_container_at_exit, shared_broker, Broker, RestartableBroker,
+    docker, exit_after, free_port, remove_container_at_exit, run_at_exit, shared_broker, Broker,
+    RestartableBroker,
 };
 mod cluster;
 pub use cluster::Cluster;

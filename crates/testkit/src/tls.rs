@@ -14,8 +14,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls;
 
-
-fn openssl(dir: &Path, args: &[&str]) {
+/// Runs the openssl CLI with `args` in `dir`; fails the test if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
     let output = Command::new("openssl")
         .current_dir(dir)
         .args(args)

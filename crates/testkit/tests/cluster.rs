@@ -14,11 +14,7 @@ const TEST_LIMIT: Duration = Duration::from_secs(180);
 fn forms_loses_a_node_heals_a_partition_and_leaves_nothing() {
     // A hung step must not hang the run: the process exits, and the
     // cluster's watcher removes it.
-    std::thread::spawn(|| {
-        std::thread::sleep(TEST_LIMIT);
-        eprintln!("the cluster test took over {TEST_LIMIT:?}; exiting");
-        std::process::exit(1);
-    });
+    testkit::exit_after(TEST_LIMIT, "the cluster test");
 
     let started = Instant::now();
     let cluster = Cluster::start();
