@@ -22,7 +22,7 @@ use clap::Parser;
 use common::broker::explain_platform_error;
 use common::jobs::describe;
 use common::report;
-use mq_lite::ConnectOptions;
+use mq_lite::{ConnectOptions, ReconnectPolicy};
 use ondemand_platform::{PlatformError, Worker, WorkerConfig, DEFAULT_JOB_QUEUE};
 
 /// Render Graphviz jobs from a RabbitMQ queue for the committer.
@@ -56,8 +56,9 @@ fn run(args: &Args) -> Result<(), PlatformError> {
     config.queue = args.queue.clone();
     config.timeout = Duration::from_secs(args.timeout_secs);
     config.memory_bytes = args.memory_mib * 1024 * 1024;
-    let mut worker =
-        Worker::start(&ConnectOptions::from_env(), config).inspect_err(explain_platform_error)?;
+    // Reconnecting (to the next node of a cluster) for up to a minute.
+    let broker = ConnectOptions::from_env().reconnect(ReconnectPolicy::default());
+    let mut worker = Worker::start(&broker, config).inspect_err(explain_platform_error)?;
     eprintln!(
         "worker {} waiting for jobs on {}",
         std::process::id(),

@@ -56,9 +56,10 @@ pub enum PlatformError {
 impl PlatformError {
     /// True for a broker error that passes: a message refused while a
     /// queue's leader fails over, a confirm or an answer that came late, a
-    /// connection lost (and found again under the reconnect policy). The
-    /// worker and the committer carry on after one; the job at hand went
-    /// back to its queue.
+    /// consumer the broker cancelled. The worker and the committer carry on
+    /// after one; the job at hand went back to its queue. A lost
+    /// connection is not one: under a reconnect policy mq-lite finds the
+    /// broker again itself, and without one it stays lost.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -66,7 +67,6 @@ impl PlatformError {
                 mq_lite::Error::NotConfirmed { .. }
                     | mq_lite::Error::PublishTimeout { .. }
                     | mq_lite::Error::Timeout { .. }
-                    | mq_lite::Error::ConnectionLost { .. }
                     | mq_lite::Error::DeliveryChannelClosed { .. }
                     | mq_lite::Error::ConsumerCancelled { .. }
             )

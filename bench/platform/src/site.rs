@@ -51,8 +51,10 @@ impl Site {
         })
     }
 
+    /// The broker, reconnecting (to the next node of a cluster) as the
+    /// platform's commands do.
     pub fn broker(&self) -> ConnectOptions {
-        ConnectOptions::new(&self.url)
+        ConnectOptions::new(&self.url).reconnect(mq_lite::ReconnectPolicy::default())
     }
 
     /// A queue and a git project that no other run used: `label` names the

@@ -119,7 +119,7 @@ impl Workers {
 fn start_committer(site: &Site, setup: &RunSetup) -> Result<(Arc<AtomicBool>, JoinHandle<()>)> {
     let mut config = CommitterConfig::new(&setup.project);
     config.queue = setup.queue.clone();
-    let mut committer = Committer::start(&mq_lite::ConnectOptions::new(&site.url), config)?;
+    let mut committer = Committer::start(&site.broker(), config)?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopper = Arc::clone(&stop);
     let thread = std::thread::spawn(move || {
