@@ -4,7 +4,8 @@
 //! through a proxy in front of the engine socket, as a worker on another
 //! host would), the committer with a mirror, and the HTTP server. Two
 //! clients submit 200 jobs while a worker is killed mid-render and the
-//! broker node holding the job queue's leader is killed.
+//! broker node holding the job queue's leader is killed; then a job that
+//! stops its worker every time is dead-lettered.
 
 use std::collections::{BTreeSet, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use dock_lite::{Docker, DockerHost, ListOptions};
 use mq_lite::{ConnectOptions, ReconnectPolicy};
 use ondemand_platform::server::{HubConfig, Phase, RunningServer, ServerConfig};
-use ondemand_platform::{ApiClient, Committer, CommitterConfig, JOB_LABEL};
+use ondemand_platform::{ApiClient, Committer, CommitterConfig, Queues, DELIVERY_LIMIT, JOB_LABEL};
 use testkit::Cluster;
 
 const CLIENTS: usize = 2;
@@ -27,12 +28,8 @@ const JOBS_PER_CLIENT: usize = 100;
 const TEST_LIMIT: Duration = Duration::from_secs(900);
 
 #[test]
-fn two_hundred_jobs_outlive_a_killed_broker_node_and_a_killed_worker() {
-    std::thread::spawn(|| {
-        std::thread::sleep(TEST_LIMIT);
-        eprintln!("the platform's cluster test took over {TEST_LIMIT:?}; exiting");
-        std::process::exit(1);
-    });
+fn two_hundred_jobs_outlive_a_killed_broker_node_and_a_killed_worker_and_a_poison_job_is_dead_lettered() {
+    testkit::exit_after(TEST_LIMIT, "the platform's cluster test");
     testkit::require_docker();
     let started = Instant::now();
     let cluster = Cluster::start();
@@ -171,6 +168,37 @@ fn two_hundred_jobs_outlive_a_killed_broker_node_and_a_killed_worker() {
         "the worker on the remote engine rendered nothing"
     );
 
+    // A job that stops its worker every time (each worker is killed as
+    // soon as it starts rendering it) is dead-lettered, answered as
+    // failed, and parked.
+    drop(workers);
+    let mut workers = Workers::default();
+    let api = ApiClient::new(&base, None, Duration::from_secs(90)).expect("API client");
+    let poison = api
+        .submit(&complete_graph(30), "svg", Duration::ZERO)
+        .expect("submit the poison job");
+    let mut seen = HashSet::new();
+    for delivery in 0..=DELIVERY_LIMIT as usize {
+        workers.spawn(&cluster.urls(), &queue, delivery, &[], dir.path());
+        let render = wait_for_new_render(&poison.id, &seen);
+        seen.insert(render);
+        workers.kill(delivery);
+    }
+    let answer = api
+        .status(&poison.id, Duration::from_secs(60))
+        .expect("the poison job's status");
+    assert_eq!(answer.status, Phase::Failed, "{answer:?}");
+    let error = answer.error.unwrap_or_default();
+    assert!(error.contains("3 times"), "{error}");
+    eprintln!("the poison job: {error}");
+    let parked = mq_lite::Connection::open(&cluster.urls())
+        .expect("connect")
+        .queue_info(&Queues::for_jobs(&queue).parked)
+        .expect("inspect")
+        .map(|info| info.message_count);
+    assert_eq!(parked, Some(1), "the poison job is parked");
+    ids.insert(poison.id);
+
     server.stop();
     stop.store(true, Ordering::SeqCst);
     committing
@@ -188,6 +216,37 @@ fn two_hundred_jobs_outlive_a_killed_broker_node_and_a_killed_worker() {
         std::thread::sleep(Duration::from_millis(500));
     }
     eprintln!("whole test: {:?}", started.elapsed());
+}
+
+/// A complete graph on `n` nodes: `dot` takes seconds for 30.
+fn complete_graph(n: usize) -> String {
+    let edges: Vec<String> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| format!("n{i} -> n{j};")))
+        .collect();
+    format!(
+        "digraph poison_{} {{ {} }}",
+        std::process::id(),
+        edges.join(" ")
+    )
+}
+
+/// Waits (up to 120 s) for a render container of job `id` not in `seen`; its id.
+fn wait_for_new_render(id: &str, seen: &HashSet<String>) -> String {
+    let docker = Docker::connect().unwrap();
+    let started = Instant::now();
+    loop {
+        let renders = docker
+            .list_containers(&ListOptions::default().label(JOB_LABEL, id))
+            .expect("list");
+        if let Some(render) = renders.iter().find(|render| !seen.contains(&render.id)) {
+            return render.id.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "job {id} was not handed to the new worker"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Submits this client's jobs (again, after a refusal, as a client would)

@@ -162,7 +162,9 @@ fn run(args: &Args) -> Result<()> {
             args.storage_sample,
         )?;
     }
-    api_report::print(&figures);
+    if args.part("amqp") || args.part("api") || args.part("storage") {
+        api_report::print(&figures);
+    }
     if args.part("cluster") {
         let figures = cluster::measure(
             &site,
