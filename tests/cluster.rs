@@ -28,7 +28,7 @@ const JOBS_PER_CLIENT: usize = 100;
 const TEST_LIMIT: Duration = Duration::from_secs(900);
 
 #[test]
-fn two_hundred_jobs_outlive_a_killed_broker_node_and_a_killed_worker_and_a_poison_job_is_dead_lettered() {
+fn two_hundred_jobs_outlive_node_and_worker_deaths_and_a_poison_job_is_dead_lettered() {
     testkit::exit_after(TEST_LIMIT, "the platform's cluster test");
     testkit::require_docker();
     let started = Instant::now();

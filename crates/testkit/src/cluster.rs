@@ -492,10 +492,7 @@ impl Cluster {
     /// does for one container: a test that panics while another thread
     /// holds the cluster, or aborts, never drops it.
     fn remove_at_exit(&self) {
-        crate::run_at_exit(
-            &self.removal_script(),
-            &format!("cluster {}", self.suffix),
-        );
+        crate::run_at_exit(&self.removal_script(), &format!("cluster {}", self.suffix));
     }
 }
 
