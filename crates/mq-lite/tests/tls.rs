@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mq_lite::{ConnectOptions, Connection, Error, QueueOptions};
 use testcontainers::{clients::Cli, core::WaitFor, GenericImage};
-use testkit::tls::openssl;
+use testkit::tls::{authority, issue};
 
 const AMQPS_PORT: u16 = 5671;
 /// Where the official image (and ours) read extra configuration files.
@@ -17,63 +17,12 @@ const CONF_DIR: &str = "/etc/rabbitmq/conf.d";
 fn tls_material() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
-    std::fs::write(
-        path.join("san.ext"),
+    authority(path, "ca");
+    issue(
+        path,
+        "ca",
+        "server",
         "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
-    openssl(
-        path,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=mq-lite test CA",
-        ],
-    );
-    openssl(
-        path,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    openssl(
-        path,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-            "-out",
-            "server.pem",
-        ],
     );
     std::fs::write(
         path.join("90-tls.conf"),

@@ -28,8 +28,8 @@ pub fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A certificate authority `name` in `dir` (`name.pem`, `name.key`).
-fn authority(dir: &Path, name: &str) {
+/// Makes a certificate authority `name` in `dir` (`name.pem`, `name.key`).
+pub fn authority(dir: &Path, name: &str) {
     let (key, cert) = (format!("{name}.key"), format!("{name}.pem"));
     openssl(
         dir,
@@ -46,13 +46,15 @@ fn authority(dir: &Path, name: &str) {
             "-out",
             &cert,
             "-subj",
-            &format!("/CN=dock-lite test {name}"),
+            &format!("/CN=testkit {name}"),
         ],
     );
 }
 
-/// A certificate `name` signed by authority `ca`, with the extensions `ext`.
-fn issue(dir: &Path, ca: &str, name: &str, ext: &str) {
+/// Makes a certificate `name` in `dir` (`name.pem`, `name.key`), signed by
+/// authority `ca`, with the extensions `ext` (an openssl extension file's
+/// text, such as `subjectAltName=DNS:localhost,IP:127.0.0.1`).
+pub fn issue(dir: &Path, ca: &str, name: &str, ext: &str) {
     let ext_file = format!("{name}.ext");
     std::fs::write(dir.join(&ext_file), ext).unwrap();
     let (key, csr, cert) = (
