@@ -72,14 +72,16 @@ impl LocalBackEnd {
             .all(|thread| thread.as_ref().is_some_and(|thread| !thread.is_finished()))
     }
 
-    /// Stops both (within 200 ms, or once the job at hand is done) and
+    /// Stops both (once the job at hand is done, and the committer's mirror
+    /// has had its last push, 15 s at most) and
     /// returns how many jobs the worker handled and the committer answered,
     /// or the error either stopped on.
     pub fn stop(mut self) -> Result<(usize, usize), PlatformError> {
         self.stop.store(true, Ordering::SeqCst);
-        let handled = join(self.worker.take())?;
-        let answered = join(self.committer.take())?;
-        Ok((handled, answered))
+        // Both joined before either error is returned: nothing left running.
+        let handled = join(self.worker.take());
+        let answered = join(self.committer.take());
+        Ok((handled?, answered?))
     }
 }
 

@@ -16,7 +16,7 @@ use mq_lite::{ConnectOptions, Connection, ConsumeOptions, Consumer, Delivery, Me
 use repo_lite::{Outcome, Project};
 
 use crate::error::{carry_on, PlatformError};
-use crate::job::{Job, JobResult, RenderedJob, Status, DEFAULT_JOB_QUEUE};
+use crate::job::{valid_job_id, Job, JobResult, RenderedJob, Status, DEFAULT_JOB_QUEUE, FORMATS};
 use crate::mirror::Mirror;
 use crate::queues::{quorum, Queues, DELIVERY_LIMIT};
 use crate::replies::Replies;
@@ -141,15 +141,22 @@ impl Committer {
     /// Commits a rendered job unless the history has it already, answers
     /// its submitter, then acks.
     fn commit_rendered(&mut self, delivery: Delivery) -> Result<JobResult, PlatformError> {
-        let rendered = match RenderedJob::from_bytes(delivery.body()) {
+        let rendered = match RenderedJob::from_bytes(delivery.body()).and_then(|rendered| {
+            check_job(&rendered.job)?;
+            Ok(rendered)
+        }) {
             Ok(rendered) => rendered,
             Err(reason) => {
+                // Nothing to commit: answer, park for an operator, and go
+                // on (a message refused again and again would hold up
+                // every job behind it).
                 let id = delivery.properties().correlation_id.clone();
                 let result = JobResult::failed(
                     id.as_deref().unwrap_or_default(),
-                    format!("the worker's message could not be read: {reason}"),
+                    format!("the worker's message could not be committed: {reason}"),
                     Default::default(),
                 );
+                self.park(&delivery, id.unwrap_or_default())?;
                 self.answer(&delivery, &result)?;
                 delivery.ack()?;
                 return Ok(result);
@@ -200,11 +207,29 @@ impl Committer {
     }
 
     /// Answers a job that reached the delivery limit with a failed result,
-    /// parks it for an operator, then acks it.
+    /// parks it for an operator, then acks it. A job the history holds
+    /// (its last worker handed it over and died before acking) is answered
+    /// as rendered instead, and not parked.
     fn answer_dead(&mut self, delivery: Delivery) -> Result<JobResult, PlatformError> {
-        let id = match delivery.json::<Job>() {
-            Ok(job) => job.id,
-            Err(_) => delivery
+        let job = delivery.json::<Job>().ok();
+        if let Some(job) = job.as_ref().filter(|job| check_job(job).is_ok()) {
+            if let Some(stored) = store::find(&self.project, &job.id, &job.format)? {
+                let result = JobResult {
+                    id: job.id.clone(),
+                    status: Status::Rendered,
+                    commit: Some(stored.commit),
+                    output_path: Some(stored.output_path),
+                    error: None,
+                    timings: Default::default(),
+                };
+                self.answer(&delivery, &result)?;
+                delivery.ack()?;
+                return Ok(result);
+            }
+        }
+        let id = match job {
+            Some(job) => job.id,
+            None => delivery
                 .properties()
                 .correlation_id
                 .clone()
@@ -220,14 +245,23 @@ impl Committer {
             ),
             Default::default(),
         );
-        let mut parked = Message::new(delivery.body().to_vec()).correlation_id(id);
-        if let Some(content_type) = &delivery.properties().content_type {
-            parked = parked.content_type(content_type.clone());
-        }
-        self.parked.publish_message(&parked)?;
+        self.park(&delivery, id)?;
         self.answer(&delivery, &result)?;
         delivery.ack()?;
         Ok(result)
+    }
+
+    /// Keeps a copy of `delivery` in the parked queue, its message id the
+    /// job's (a committer that dies before its ack parks it again: the id
+    /// tells the copies apart).
+    fn park(&mut self, delivery: &Delivery, id: String) -> Result<(), PlatformError> {
+        let mut parked = Message::new(delivery.body().to_vec())
+            .correlation_id(id.clone())
+            .message_id(id);
+        if let Some(content_type) = &delivery.properties().content_type {
+            parked = parked.content_type(content_type.clone());
+        }
+        Ok(self.parked.publish_message(&parked)?)
     }
 
     fn answer(&mut self, delivery: &Delivery, result: &JobResult) -> Result<(), PlatformError> {
@@ -236,6 +270,18 @@ impl Committer {
             None => Ok(()),
         }
     }
+}
+
+/// Refuses a job whose id or format would not make the platform's paths
+/// (a worker checks them too; this message may come from elsewhere).
+fn check_job(job: &Job) -> Result<(), String> {
+    if !valid_job_id(&job.id) {
+        return Err(format!("invalid job id {:?}", job.id));
+    }
+    if !FORMATS.contains(&job.format.as_str()) {
+        return Err(format!("unknown format {:?}", job.format));
+    }
+    Ok(())
 }
 
 /// The next delivery if one is there already.

@@ -1,7 +1,7 @@
 //! Pushing the committer's history to a remote repository, on a thread of
 //! its own: after each commit (commits that land while a push is under way
-//! go with the next one), retrying with backoff while the remote is away,
-//! and never holding up a job.
+//! go with the next one), retrying with backoff while the remote is away (a
+//! new commit tries again at once), and never holding up a job.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -29,6 +29,8 @@ const LAST_PUSH: Duration = Duration::from_secs(15);
 struct State {
     /// Commits not pushed yet.
     pending: bool,
+    /// A commit landed since the last push began: a backoff ends early.
+    notified: bool,
     stopping: bool,
 }
 
@@ -60,6 +62,7 @@ impl Mirror {
         let shared: Shared = Arc::new((
             Mutex::new(State {
                 pending: true,
+                notified: false,
                 stopping: false,
             }),
             Condvar::new(),
@@ -81,9 +84,13 @@ impl Mirror {
         })
     }
 
-    /// Says that a commit landed: the thread pushes it soon.
+    /// Says that a commit landed: the thread pushes it soon, also while it
+    /// backs off after a failed push.
     pub fn notify(&self) {
-        lock(&self.shared).pending = true;
+        let mut state = lock(&self.shared);
+        state.pending = true;
+        state.notified = true;
+        drop(state);
         self.shared.1.notify_all();
     }
 
@@ -134,6 +141,7 @@ fn push_loop(path: &PathBuf, shared: &Shared) {
                 return;
             }
             state.pending = false;
+            state.notified = false;
             state.stopping
         };
         let timeout = if stopping { LAST_PUSH } else { PUSH_TIMEOUT };
@@ -148,7 +156,7 @@ fn push_loop(path: &PathBuf, shared: &Shared) {
                 }
                 let (state, _) = shared
                     .1
-                    .wait_timeout_while(state, backoff, |state| !state.stopping)
+                    .wait_timeout_while(state, backoff, |state| !state.stopping && !state.notified)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 drop(state);
                 backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -2,8 +2,9 @@
 //! declared: every part of the platform declares them alike, or the broker
 //! refuses the second declaration.
 //!
-//! All are quorum queues: replicated over a cluster's nodes (Raft), so a
-//! node's loss loses no job, result or rendered output.
+//! All are quorum queues: replicated over a cluster's nodes (Raft), so the
+//! loss of one node of three loses no job, result or rendered output; and
+//! jobs are dead-lettered at least once.
 
 use mq_lite::{Connection, DeadLetter, Queue, QueueOptions, QueueType};
 
@@ -11,7 +12,11 @@ use mq_lite::{Connection, DeadLetter, Queue, QueueOptions, QueueType};
 /// back) before it is dead-lettered: it is delivered at most this many
 /// times plus one. A job that crashes its worker every time ends there,
 /// not in endless redelivery.
-pub const DELIVERY_LIMIT: u32 = 2;
+///
+/// A worker that stops gracefully, or a publish refused during a broker's
+/// failover, hands a job back too, and counts: the limit leaves room for a
+/// few of those.
+pub const DELIVERY_LIMIT: u32 = 4;
 
 /// The queues of one platform, derived from the job queue's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,11 +52,13 @@ impl Queues {
     }
 
     /// The job queue: a quorum queue with the [`DELIVERY_LIMIT`], whose
-    /// dead jobs go to [`dead`](Self::dead).
+    /// dead jobs go to [`dead`](Self::dead), at least once (a dead queue
+    /// whose leader is failing over loses none).
     pub fn jobs_options(&self) -> QueueOptions {
         quorum()
             .delivery_limit(DELIVERY_LIMIT)
             .dead_letter(DeadLetter::to_queue(&self.dead))
+            .dead_letter_at_least_once(true)
     }
 }
 

@@ -20,7 +20,8 @@ pub(crate) struct Replies {
 
 impl Replies {
     /// Publishes `result` to `reply_to`, confirmed. A reply queue that is
-    /// gone (its client went away) is not an error: nobody waits there.
+    /// gone (its client went away) or that cannot be (a name AMQP refuses)
+    /// is not an error: nobody waits there.
     pub fn send(
         &mut self,
         connection: &Connection,
@@ -33,7 +34,11 @@ impl Replies {
         }
         let handle = match self.handles.entry(reply_to.to_owned()) {
             Entry::Occupied(known) => known.into_mut(),
-            Entry::Vacant(new) => new.insert(connection.existing_queue(reply_to)?),
+            Entry::Vacant(new) => match connection.existing_queue(reply_to) {
+                Ok(handle) => new.insert(handle),
+                Err(mq_lite::Error::InvalidQueueName { .. }) => return Ok(()),
+                Err(err) => return Err(err.into()),
+            },
         };
         match handle.publish_message(&message) {
             Err(mq_lite::Error::Unroutable { .. }) => {

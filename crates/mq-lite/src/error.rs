@@ -259,10 +259,11 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// The broker refused (nacked) a published message: it did not take
-    /// it, so sending it again cannot duplicate it. A quorum queue whose
-    /// leader is failing over refuses messages for a moment; the next call
-    /// publishes on a new channel, which reaches the new leader.
+    /// The broker refused (nacked) `count` published messages: it did not
+    /// take those. Of a batch, the others were taken, so sending the whole
+    /// batch again duplicates them. A quorum queue whose leader is failing
+    /// over refuses messages for a moment; the next call publishes on a new
+    /// channel, which reaches the new leader.
     #[error("the broker refused {count} message(s) published to queue {queue:?}")]
     NotConfirmed {
         /// The queue the messages were published to.

@@ -389,7 +389,9 @@ impl SharedConnection {
                         .wait_while(link, |link| link.state == State::Reconnecting)
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
                     if link.state == State::Lost && link.epoch == failed_epoch {
-                        // The other thread gave up; so does this call.
+                        // The other thread gave up; so does this call
+                        // (`lost` locks the link: let it go first).
+                        drop(link);
                         return Err(self.lost("reconnecting failed"));
                     }
                 }

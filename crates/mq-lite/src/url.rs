@@ -144,8 +144,12 @@ pub(crate) fn parse_list(raw: &str) -> Result<Vec<BrokerUrl>> {
 fn split_list(raw: &str) -> impl Iterator<Item = &str> {
     let mut starts = vec![0];
     for (at, _) in raw.match_indices(',') {
-        let rest = raw[at + 1..].trim_start().to_ascii_lowercase();
-        if rest.starts_with("amqp://") || rest.starts_with("amqps://") {
+        let rest = raw[at + 1..].trim_start().as_bytes();
+        let starts_with = |scheme: &str| {
+            rest.get(..scheme.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(scheme.as_bytes()))
+        };
+        if starts_with("amqp://") || starts_with("amqps://") {
             starts.push(at + 1);
         }
     }

@@ -66,6 +66,9 @@ fn the_leader_killed_under_a_publisher_and_a_consumer(cluster: &Cluster) {
         let _done = SetOnDrop(&publishing_done);
         scope.spawn(|| {
             while published.load(Ordering::SeqCst) < MESSAGES / 5 {
+                if publishing_done.load(Ordering::SeqCst) {
+                    return; // the publisher failed first
+                }
                 std::thread::sleep(Duration::from_millis(5));
             }
             cluster.kill(leader);

@@ -124,36 +124,40 @@ fn quorum_queues_can_be_declared() {
 
 #[test]
 fn a_quorum_queue_dead_letters_a_message_handed_back_past_its_delivery_limit() {
-    let connection = common::connect();
-    let dead = connection
-        .declare_queue(&common::unique("poison-dead"), &QueueOptions::default())
-        .unwrap();
-    let queue = connection
-        .declare_queue(
-            &common::unique("poison"),
-            &QueueOptions::default()
-                .queue_type(QueueType::Quorum)
-                .delivery_limit(2)
-                .dead_letter(DeadLetter::to_queue(dead.name())),
-        )
-        .unwrap();
-    queue.publish(b"poison").unwrap();
-    // Delivered, and handed back, until the broker stops redelivering it.
-    let mut deliveries = 0;
-    common::wait_until(Duration::from_secs(10), "the message dead-lettered", || {
-        if let Some(delivery) = queue.get().unwrap() {
-            deliveries += 1;
-            delivery.nack(true).unwrap();
-        }
-        dead.info().unwrap().message_count == 1
-    });
-    // The first delivery and the two redeliveries the limit allows.
-    assert_eq!(deliveries, 3);
-    assert_eq!(
-        dead.get().unwrap().expect("dead-lettered").body(),
-        b"poison"
-    );
-    assert!(queue.get().unwrap().is_none());
+    // At most once (RabbitMQ's default) and at least once.
+    for at_least_once in [false, true] {
+        let connection = common::connect();
+        let dead = connection
+            .declare_queue(&common::unique("poison-dead"), &QueueOptions::default())
+            .unwrap();
+        let queue = connection
+            .declare_queue(
+                &common::unique("poison"),
+                &QueueOptions::default()
+                    .queue_type(QueueType::Quorum)
+                    .delivery_limit(2)
+                    .dead_letter(DeadLetter::to_queue(dead.name()))
+                    .dead_letter_at_least_once(at_least_once),
+            )
+            .unwrap();
+        queue.publish(b"poison").unwrap();
+        // Delivered, and handed back, until the broker stops redelivering it.
+        let mut deliveries = 0;
+        common::wait_until(Duration::from_secs(10), "the message dead-lettered", || {
+            if let Some(delivery) = queue.get().unwrap() {
+                deliveries += 1;
+                delivery.nack(true).unwrap();
+            }
+            dead.info().unwrap().message_count == 1
+        });
+        // The first delivery and the two redeliveries the limit allows.
+        assert_eq!(deliveries, 3, "at least once: {at_least_once}");
+        assert_eq!(
+            dead.get().unwrap().expect("dead-lettered").body(),
+            b"poison"
+        );
+        assert!(queue.get().unwrap().is_none());
+    }
 }
 
 #[test]

@@ -184,6 +184,61 @@ fn under_a_policy_a_call_gives_up_with_reconnect_failed_after_the_limit() {
 }
 
 #[test]
+fn threads_waiting_on_a_reconnection_that_gives_up_fail_too_and_the_connection_still_closes() {
+    // A deadlock here would hang the binary: fail it instead.
+    testkit::exit_after(Duration::from_secs(120), "the reconnection give-up test");
+    let docker = Cli::default();
+    let broker = RestartableBroker::start(&docker);
+    let connection = Connection::open_with(
+        &ConnectOptions::new(broker.url())
+            .connection_timeout(Duration::from_secs(1))
+            .reconnect(ReconnectPolicy::default().give_up_after(Duration::from_secs(2))),
+    )
+    .unwrap();
+    let queues: Vec<_> = (0..4)
+        .map(|i| {
+            connection
+                .declare_queue(&format!("waiting.jobs.{i}"), &QueueOptions::default())
+                .unwrap()
+        })
+        .collect();
+    broker.stop();
+    let started = Instant::now();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for queue in &queues {
+            let done = done.clone();
+            scope.spawn(move || {
+                // One thread dials, the others wait for it, and all give up.
+                let outcome = queue.publish(b"after");
+                let _ = done.send(outcome);
+            });
+        }
+        for _ in &queues {
+            let outcome = finished
+                .recv_timeout(Duration::from_secs(30))
+                .expect("every publisher returns: none is left waiting on the link");
+            let err = outcome.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::ReconnectFailed { .. } | Error::ConnectionLost { .. }
+                ),
+                "{err:?}"
+            );
+        }
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(queues);
+    // Returns (its result does not matter: the connection is lost).
+    let _ = connection.close();
+}
+
+#[test]
 fn a_reply_queue_lost_in_a_reconnection_is_an_explicit_error_and_named_queues_come_back() {
     let docker = Cli::default();
     let mut broker = RestartableBroker::start(&docker);

@@ -99,6 +99,15 @@ pub struct QueueOptions {
     /// [`dead_letter`](Self::dead_letter), instead of coming back forever.
     /// Refused for a classic queue, which would ignore it.
     pub delivery_limit: Option<u32>,
+    /// A quorum queue's dead-lettering at least once
+    /// (`x-dead-letter-strategy=at-least-once`): a message is removed only
+    /// once its [`dead_letter`](Self::dead_letter) target has confirmed it,
+    /// where by default (at most once) a message the target cannot take at
+    /// that moment (its leader failing over) is dropped. RabbitMQ asks for
+    /// `x-overflow=reject-publish` with it, which this sets too (it only
+    /// matters with a [`max_length`](Self::max_length)). RabbitMQ 3.10 or
+    /// later. Refused on a classic queue or without a dead-letter target.
+    pub dead_letter_at_least_once: bool,
 }
 
 impl Default for QueueOptions {
@@ -112,6 +121,7 @@ impl Default for QueueOptions {
             dead_letter: None,
             queue_type: QueueType::Classic,
             delivery_limit: None,
+            dead_letter_at_least_once: false,
         }
     }
 }
@@ -168,9 +178,24 @@ impl QueueOptions {
         self
     }
 
+    /// Sets [`dead_letter_at_least_once`](Self::dead_letter_at_least_once).
+    pub fn dead_letter_at_least_once(mut self, at_least_once: bool) -> Self {
+        self.dead_letter_at_least_once = at_least_once;
+        self
+    }
+
     /// Refuses, before anything is sent, what AMQP cannot carry and what
     /// the broker would silently ignore.
     pub(crate) fn check(&self) -> Result<()> {
+        if self.dead_letter_at_least_once
+            && (self.queue_type == QueueType::Classic || self.dead_letter.is_none())
+        {
+            return Err(Error::InvalidArgument {
+                argument: "dead-letter strategy at-least-once".into(),
+                reason: "only a quorum queue with a dead-letter target dead-letters at least once"
+                    .into(),
+            });
+        }
         if let (Some(limit), QueueType::Classic) = (self.delivery_limit, self.queue_type) {
             return Err(Error::InvalidArgument {
                 argument: format!("delivery limit {limit}"),
@@ -215,6 +240,16 @@ impl QueueOptions {
             arguments.insert(
                 "x-delivery-limit".into(),
                 AmqpValue::LongLongInt(i64::from(limit)),
+            );
+        }
+        if self.dead_letter_at_least_once {
+            arguments.insert(
+                "x-dead-letter-strategy".into(),
+                AmqpValue::LongString("at-least-once".into()),
+            );
+            arguments.insert(
+                "x-overflow".into(),
+                AmqpValue::LongString("reject-publish".into()),
             );
         }
         arguments
@@ -263,8 +298,17 @@ mod tests {
             .dead_letter(DeadLetter::to_queue("dead"))
             .queue_type(QueueType::Quorum)
             .delivery_limit(3)
+            .dead_letter_at_least_once(true)
             .arguments();
         assert_eq!(arguments["x-delivery-limit"], AmqpValue::LongLongInt(3));
+        assert_eq!(
+            arguments["x-dead-letter-strategy"],
+            AmqpValue::LongString("at-least-once".into())
+        );
+        assert_eq!(
+            arguments["x-overflow"],
+            AmqpValue::LongString("reject-publish".into())
+        );
         assert_eq!(arguments["x-message-ttl"], AmqpValue::LongLongInt(1500));
         assert_eq!(arguments["x-max-length"], AmqpValue::LongLongInt(10));
         assert_eq!(
@@ -279,6 +323,23 @@ mod tests {
             arguments["x-queue-type"],
             AmqpValue::LongString("quorum".into())
         );
+    }
+
+    #[test]
+    fn at_least_once_dead_lettering_needs_a_quorum_queue_and_a_target() {
+        for options in [
+            QueueOptions::default()
+                .dead_letter(DeadLetter::to_queue("dead"))
+                .dead_letter_at_least_once(true),
+            QueueOptions::default()
+                .queue_type(QueueType::Quorum)
+                .dead_letter_at_least_once(true),
+        ] {
+            assert!(matches!(
+                options.check(),
+                Err(Error::InvalidArgument { .. })
+            ));
+        }
     }
 
     #[test]
