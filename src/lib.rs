@@ -22,6 +22,7 @@ mod error;
 pub mod images;
 mod job;
 mod mirror;
+mod orphans;
 mod queues;
 mod replies;
 pub mod server;
@@ -38,6 +39,7 @@ pub use job::{
     DEFAULT_JOB_QUEUE, FORMATS,
 };
 pub use mirror::MIRROR_REMOTE;
+pub use orphans::{remove_orphaned_renders, ORPHAN_GRACE, RENDER_TIMEOUT_LABEL};
 pub use queues::{quorum, Queues, DELIVERY_LIMIT};
 pub use worker::{
     now_ms, Worker, WorkerConfig, JOB_LABEL, NOTIFY_RENDERING_HEADER, SUBMITTED_AT_HEADER,

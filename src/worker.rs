@@ -13,6 +13,7 @@ use crate::error::{carry_on, PlatformError};
 use crate::job::{
     valid_job_id, Job, JobResult, RenderedJob, Status, Timings, DEFAULT_JOB_QUEUE, FORMATS,
 };
+use crate::orphans::{remove_orphaned_renders, timeout_label, ORPHAN_GRACE, RENDER_TIMEOUT_LABEL};
 use crate::queues::{quorum, Queues};
 use crate::replies::Replies;
 use crate::store;
@@ -82,7 +83,13 @@ pub struct Worker {
     rendered: Queue,
     docker: Docker,
     replies: Replies,
+    /// When orphaned render containers were last looked for.
+    swept: Instant,
 }
+
+/// How often a running worker looks for render containers whose worker
+/// died (see [`remove_orphaned_renders`]).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The in-memory `/tmp` of a render container (within its memory limit).
 const SCRATCH_BYTES: u64 = 16 * 1024 * 1024;
@@ -90,8 +97,10 @@ const SCRATCH_BYTES: u64 = 16 * 1024 * 1024;
 impl Worker {
     /// Connects to the broker and to Docker (`DOCKER_HOST`: the local
     /// socket, or another host over TCP with TLS from `DOCKER_CERT_PATH`),
-    /// and declares the job queue, its dead-letter queue and the queue of
-    /// rendered jobs.
+    /// declares the job queue, its dead-letter queue and the queue of
+    /// rendered jobs, and removes the render containers a dead worker left
+    /// on its engine (see [`remove_orphaned_renders`]; a running worker
+    /// does so every minute too).
     pub fn start(broker: &ConnectOptions, config: WorkerConfig) -> Result<Worker, PlatformError> {
         let connection = Connection::open_with(broker)?;
         let queues = Queues::for_jobs(&config.queue);
@@ -99,6 +108,7 @@ impl Worker {
         let rendered = connection.declare_queue(&queues.rendered, &quorum())?;
         let docker = Docker::connect()?;
         docker.ping()?;
+        remove_orphaned_renders(&docker, ORPHAN_GRACE)?;
         Ok(Worker {
             config,
             connection,
@@ -106,6 +116,7 @@ impl Worker {
             rendered,
             docker,
             replies: Replies::default(),
+            swept: Instant::now(),
         })
     }
 
@@ -125,6 +136,7 @@ impl Worker {
                 .jobs
                 .consume(&ConsumeOptions::default().prefetch(self.config.prefetch))?;
             while !stop.load(Ordering::SeqCst) {
+                self.sweep_now_and_then();
                 let Some(delivery) = consumer.next_timeout(Duration::from_millis(200))? else {
                     continue;
                 };
@@ -134,6 +146,16 @@ impl Worker {
             }
             Ok(())
         })
+    }
+
+    /// Removes orphaned render containers once per [`SWEEP_INTERVAL`]. A
+    /// failure waits for the next sweep: the engine's trouble shows in the
+    /// next render, which hands its job back.
+    fn sweep_now_and_then(&mut self) {
+        if self.swept.elapsed() >= SWEEP_INTERVAL {
+            self.swept = Instant::now();
+            let _ = remove_orphaned_renders(&self.docker, ORPHAN_GRACE);
+        }
     }
 
     fn handle(&mut self, delivery: Delivery) -> Result<JobResult, PlatformError> {
@@ -277,6 +299,7 @@ impl Worker {
                 .env("XDG_CACHE_HOME", "/tmp")
                 .output_limit(self.config.max_output_bytes)
                 .label(JOB_LABEL, &job.id)
+                .label(RENDER_TIMEOUT_LABEL, timeout_label(self.config.timeout))
                 .timeout(self.config.timeout),
         );
         timings.container_ms = millis(started.elapsed());

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use dock_lite::{Docker, ListOptions};
 use mq_lite::{ConnectOptions, Connection};
 use ondemand_platform::{
-    Client, Committer, CommitterConfig, Job, JobResult, LocalBackEnd, Queues, Status, WorkerConfig,
-    DELIVERY_LIMIT, JOB_LABEL,
+    remove_orphaned_renders, Client, Committer, CommitterConfig, Job, JobResult, LocalBackEnd,
+    Queues, Status, WorkerConfig, DELIVERY_LIMIT, JOB_LABEL, RENDER_TIMEOUT_LABEL,
 };
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -175,6 +175,91 @@ fn twenty_jobs_give_seventeen_commits_and_three_error_results_and_the_worker_goe
 }
 
 /// The render_worker example, built by `cargo test` next to this test binary.
+/// What a killed worker leaves: a render container created but never
+/// started (the engine's auto-removal acts on exit only), and one still
+/// running past its timeout. Any worker on the engine removes them; a
+/// render within its time, and containers that are not renders, stay.
+#[test]
+fn render_containers_past_their_timeout_are_removed_and_the_rest_stay() {
+    let docker = Docker::connect().expect("Docker");
+    let image = testkit::GRAPHVIZ.require();
+    let run = format!("orphans-{}", std::process::id());
+    let create = |name: &str, timeout: Option<&str>, start: bool| {
+        let mut args = vec!["create".to_owned(), "--rm".to_owned()];
+        args.extend(["--label".to_owned(), format!("{JOB_LABEL}={run}-{name}")]);
+        if let Some(timeout) = timeout {
+            args.extend([
+                "--label".to_owned(),
+                format!("{RENDER_TIMEOUT_LABEL}={timeout}"),
+            ]);
+        }
+        args.extend(["--entrypoint", "sleep", image.as_str(), "300"].map(str::to_owned));
+        let output = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker CLI");
+        assert!(output.status.success(), "{output:?}");
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if start {
+            let output = Command::new("docker")
+                .args(["start", &id])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+        }
+        id
+    };
+    let never_started = create("never-started", Some("0"), false);
+    let overdue = create("overdue", Some("0"), true);
+    let within_time = create("within-time", Some("3600"), true);
+    let unlabelled = create("older-worker", None, true);
+    let _cleanup = RemoveOnDrop(vec![
+        never_started.clone(),
+        overdue.clone(),
+        within_time.clone(),
+        unlabelled.clone(),
+    ]);
+    let ours = |docker: &Docker| -> Vec<String> {
+        let mut ids: Vec<String> = docker
+            .list_containers(&ListOptions::default().all(true).has_label(JOB_LABEL))
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.labels[JOB_LABEL].starts_with(&run))
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ours(&docker).len(), 4);
+    // Creation times are whole seconds: past "now + 0 s" takes up to 2 s.
+    std::thread::sleep(Duration::from_millis(2100));
+
+    let removed = remove_orphaned_renders(&docker, Duration::ZERO).expect("sweep");
+    assert!(removed >= 2, "removed {removed}");
+    let mut left = vec![within_time, unlabelled];
+    left.sort();
+    assert_eq!(ours(&docker), left);
+    for id in [&never_started, &overdue] {
+        assert!(!left.contains(id));
+    }
+    for id in &left {
+        docker.remove_container(id).expect("clean up");
+    }
+    assert!(ours(&docker).is_empty());
+}
+
+/// Removes containers when a test ends, passed or not.
+struct RemoveOnDrop(Vec<String>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&self.0)
+            .output();
+    }
+}
+
 fn render_worker_binary() -> PathBuf {
     let deps = std::env::current_exe().expect("test binary path");
     let binary = deps

@@ -1,11 +1,12 @@
-//! Listing containers, filtered by label, name or ancestor image.
+//! Listing containers, filtered by label, name or ancestor image, and
+//! removing one found so.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::client::Docker;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::images::null_as_default;
 
 /// Which containers to list. `Default`: the running ones, unfiltered.
@@ -35,6 +36,12 @@ impl ListOptions {
     pub fn label(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         self.labels
             .push(format!("{}={}", key.as_ref(), value.as_ref()));
+        self
+    }
+
+    /// Only containers that have label `key`, whatever its value.
+    pub fn has_label(mut self, key: impl Into<String>) -> Self {
+        self.labels.push(key.into());
         self
     }
 
@@ -175,6 +182,37 @@ impl Docker {
             },
         )
     }
+
+    /// Removes container `id` (a full or short id, or a name), killing it
+    /// if it runs, within [`Timeouts::request`](crate::Timeouts::request).
+    /// A container already gone is no error. An id with characters no
+    /// container id or name has is refused before anything is sent.
+    pub fn remove_container(&self, id: &str) -> Result<()> {
+        if !is_container_reference(id) {
+            return Err(Error::InvalidOption {
+                option: "remove_container",
+                value: id.to_owned(),
+                reason: "not a container id or name",
+            });
+        }
+        let owned = id.to_owned();
+        self.call(
+            "remove container",
+            Some(id),
+            self.timeouts().request,
+            move |api| async move { api.remove_container(&owned).await },
+        )
+    }
+}
+
+/// An id or a name as the daemon makes them: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`
+/// (which keeps a path or a query out of the request's URL).
+fn is_container_reference(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 #[cfg(test)]
@@ -194,6 +232,22 @@ mod tests {
         assert_eq!(filters["label"], ["a=b", "c=d"]);
         assert_eq!(filters["name"], ["web"]);
         assert!(!filters.contains_key("ancestor"));
+    }
+
+    #[test]
+    fn a_label_key_alone_filters_on_the_key() {
+        let query = ListOptions::default().has_label("owner").query();
+        assert_eq!(query.filters.unwrap()["label"], ["owner"]);
+    }
+
+    #[test]
+    fn container_references_keep_out_paths_and_queries() {
+        for good in ["0123456789ab", "web", "my_app.1-x"] {
+            assert!(is_container_reference(good), "{good}");
+        }
+        for bad in ["", "-x", "../x", "a/b", "a?force=0", "a b", "é", ".x"] {
+            assert!(!is_container_reference(bad), "{bad}");
+        }
     }
 
     /// `GET /containers/json` as Docker 20.10 (API 1.41) answers it.

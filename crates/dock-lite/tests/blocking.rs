@@ -55,6 +55,7 @@ fn every_call_inside_an_async_runtime_is_refused_before_anything_is_sent() {
             "list_containers",
             docker.list_containers(&ListOptions::default()),
         );
+        refused("remove_container", docker.remove_container("x"));
         refused("run", docker.run(&run));
         refused("start_detached", docker.start_detached(&run));
         refused(

@@ -41,6 +41,11 @@ fn every_call_times_out(host: DockerHost) {
             Box::new(|d| d.list_containers(&ListOptions::default()).map(drop)),
         ),
         (
+            "remove container",
+            request,
+            Box::new(|d| d.remove_container("x")),
+        ),
+        (
             "list images",
             request,
             Box::new(|d| d.list_images().map(drop)),

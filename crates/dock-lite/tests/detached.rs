@@ -99,6 +99,57 @@ fn a_dropped_handle_removes_its_container_and_waits_time_out_with_a_typed_error(
 }
 
 #[test]
+fn a_listed_container_is_removed_by_id_and_a_bad_id_is_refused_before_sending() {
+    let docker = docker();
+    let label = "removed-by-id";
+    let _cleanup = RemoveLabelledOnDrop(label);
+    let id = docker
+        .start_detached(
+            &RunOptions::new(testkit::BASE.require())
+                .command(["sleep", "300"])
+                .label(TEST_LABEL, label)
+                .label("dev.example.removed-by-id", "any value"),
+        )
+        .expect("start")
+        .keep();
+    let listed = docker
+        .list_containers(&ListOptions::default().has_label("dev.example.removed-by-id"))
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+    docker
+        .remove_container(&id)
+        .expect("remove a running container");
+    assert!(containers_labelled(&docker, label).is_empty());
+    docker
+        .remove_container(&id)
+        .expect("a container already gone is no error");
+
+    let proxy = Proxy::start(&engine_socket());
+    let watched = Docker::connect_to(proxy.host()).unwrap();
+    for bad in ["", "../../images/x", "x?force=0", "a b"] {
+        let err = watched.remove_container(bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidOption {
+                    option: "remove_container",
+                    ..
+                }
+            ),
+            "{bad:?}: {err:?}"
+        );
+    }
+    assert!(
+        proxy.request_paths().is_empty(),
+        "{:?}",
+        proxy.request_paths()
+    );
+}
+
+#[test]
 fn a_failed_remove_is_tried_again_in_the_background_and_leaves_no_container() {
     testkit::require_docker();
     let label = "failed-remove";
