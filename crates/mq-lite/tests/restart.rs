@@ -159,16 +159,21 @@ fn with_the_broker_gone_the_next_call_fails_with_a_typed_error_quickly() {
     );
 }
 
-#[test]
-fn under_a_policy_a_call_gives_up_with_reconnect_failed_after_the_limit() {
-    let docker = Cli::default();
-    let broker = RestartableBroker::start(&docker);
-    let connection = Connection::open_with(
+/// A connection whose reconnections give up after 2 s.
+fn giving_up_after_two_seconds(broker: &RestartableBroker) -> Connection {
+    Connection::open_with(
         &ConnectOptions::new(broker.url())
             .connection_timeout(Duration::from_secs(1))
             .reconnect(ReconnectPolicy::default().give_up_after(Duration::from_secs(2))),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn under_a_policy_a_call_gives_up_with_reconnect_failed_after_the_limit() {
+    let docker = Cli::default();
+    let broker = RestartableBroker::start(&docker);
+    let connection = giving_up_after_two_seconds(&broker);
     let queue = connection
         .declare_queue("limited.jobs", &QueueOptions::default())
         .unwrap();
@@ -189,12 +194,7 @@ fn threads_waiting_on_a_reconnection_that_gives_up_fail_too_and_the_connection_s
     testkit::exit_after(Duration::from_secs(120), "the reconnection give-up test");
     let docker = Cli::default();
     let broker = RestartableBroker::start(&docker);
-    let connection = Connection::open_with(
-        &ConnectOptions::new(broker.url())
-            .connection_timeout(Duration::from_secs(1))
-            .reconnect(ReconnectPolicy::default().give_up_after(Duration::from_secs(2))),
-    )
-    .unwrap();
+    let connection = giving_up_after_two_seconds(&broker);
     let queues: Vec<_> = (0..4)
         .map(|i| {
             connection
