@@ -153,6 +153,11 @@ impl Consumer {
     }
 
     /// Waits up to `timeout` for the next delivery: `Ok(None)` when none came.
+    ///
+    /// Under a [`ReconnectPolicy`](crate::ReconnectPolicy), a reconnection
+    /// or a resumption after the broker's cancel that starts within the
+    /// wait runs to its end before this returns: the wait can then last
+    /// longer than `timeout`, up to the policy's own limits.
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Delivery>> {
         self.wait(Some(timeout))
     }
