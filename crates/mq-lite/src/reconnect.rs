@@ -74,6 +74,11 @@ impl ReconnectPolicy {
 
     /// Sets how long to keep trying before the operation fails with
     /// [`Error::ReconnectFailed`](crate::Error::ReconnectFailed).
+    ///
+    /// The limit is checked after each pass over the broker addresses, so
+    /// the last wait and pass may end past it: by up to
+    /// [`max_delay`](Self::max_delay) plus the connection timeout of each
+    /// address.
     pub fn give_up_after(mut self, limit: Duration) -> Self {
         self.give_up_after = limit;
         self
