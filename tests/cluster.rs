@@ -219,7 +219,7 @@ fn two_hundred_jobs_outlive_node_and_worker_deaths_and_a_poison_job_is_dead_lett
     let cleaning = Instant::now();
     let docker = Docker::connect().unwrap();
     let mut swept = 0;
-    while render_containers_of(&ids) > 0 {
+    while render_containers_of(&docker, &ids) > 0 {
         assert!(
             cleaning.elapsed() < Duration::from_secs(120),
             "render containers left behind"
@@ -392,10 +392,9 @@ fn render_containers() -> usize {
         .count()
 }
 
-fn render_containers_of(ids: &BTreeSet<String>) -> usize {
+fn render_containers_of(docker: &Docker, ids: &BTreeSet<String>) -> usize {
     let ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
-    Docker::connect()
-        .unwrap()
+    docker
         .list_containers(&ListOptions::default().all(true))
         .unwrap()
         .iter()

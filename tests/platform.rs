@@ -174,7 +174,6 @@ fn twenty_jobs_give_seventeen_commits_and_three_error_results_and_the_worker_goe
     );
 }
 
-/// The render_worker example, built by `cargo test` next to this test binary.
 /// What a killed worker leaves: a render container created but never
 /// started (the engine's auto-removal acts on exit only), and one still
 /// running past its timeout. Any worker on the engine removes them; a
@@ -239,9 +238,6 @@ fn render_containers_past_their_timeout_are_removed_and_the_rest_stay() {
     let mut left = vec![within_time, unlabelled];
     left.sort();
     assert_eq!(ours(&docker), left);
-    for id in [&never_started, &overdue] {
-        assert!(!left.contains(id));
-    }
     for id in &left {
         docker.remove_container(id).expect("clean up");
     }
@@ -260,6 +256,7 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// The render_worker example, built by `cargo test` next to this test binary.
 fn render_worker_binary() -> PathBuf {
     let deps = std::env::current_exe().expect("test binary path");
     let binary = deps
